@@ -10,6 +10,8 @@ the key and the reason, before anything connects to Kafka.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -227,10 +229,40 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError(file, "", f"is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(file, "", "must be a mapping of settings")
+    data = _expand(data, file, "")
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise _config_error(file, exc) from None
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(node: Any, file: str, key: str) -> Any:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` in string values.
+
+    This is how one file serves several environments (a receiver's URL on a
+    laptop and in a container); secrets have their own ``*_env`` settings.
+    """
+    if isinstance(node, dict):
+        return {
+            k: _expand(v, file, f"{key}.{k}" if key else str(k))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_expand(v, file, f"{key}[{i}]") for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name, default)
+        if found is None:
+            raise ConfigError(file, key, f"environment variable {name} is not set")
+        return found
+
+    return _VARIABLE.sub(value, node)
 
 
 def _config_error(file: str, exc: ValidationError) -> ConfigError:

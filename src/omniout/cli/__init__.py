@@ -1,0 +1,1 @@
+"""The ``omniout`` command line."""

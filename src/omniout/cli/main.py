@@ -1,0 +1,135 @@
+"""``omniout``: run the service, publish test events, check a config.
+
+Every command reads the same config file (``-c``). A bad argument or a bad
+config exits with status 2 and a message naming the problem, having sent
+nothing; a failure while running exits with status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import orjson
+import typer
+
+from omniout.config import Settings, load_settings
+from omniout.errors import ConfigError, EventError
+from omniout.routing import compile_routes
+from omniout.service import install_signal_handlers, serve
+from omniout.telemetry.logs import configure_logging
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="omniout",
+    help="Deliver platform events from Kafka to the systems that need them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config", "-c", help="The YAML config file.", envvar="OMNIOUT_CONFIG"
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"omniout: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(config: Path) -> Settings:
+    try:
+        settings = load_settings(config)
+        compile_routes(settings.routes, file=str(config))
+    except ConfigError as exc:
+        fail(str(exc))
+    return settings
+
+
+@app.command()
+def run(
+    config: ConfigOption,
+    redeliver: Annotated[
+        bool,
+        typer.Option(help="Send again what the ledger says was delivered."),
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO or WARNING.")] = "INFO",
+) -> None:
+    """Join the consumer group and deliver events until stopped."""
+    settings = settings_or_exit(config)
+    configure_logging(settings.log_format, _level(log_level))
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        install_signal_handlers(stopping)
+        await serve(
+            settings, config_file=str(config), stopping=stopping, redeliver=redeliver
+        )
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def check(
+    config: ConfigOption,
+    route: Annotated[
+        str | None, typer.Option(help="Preview this route's payload.")
+    ] = None,
+    event: Annotated[
+        Path | None, typer.Option(help="A JSON event for the preview.")
+    ] = None,
+) -> None:
+    """Validate the config; with --route and --event, print the request."""
+    settings = settings_or_exit(config)
+    if route is None and event is None:
+        typer.echo(f"{config}: OK, {len(settings.routes)} route(s)")
+        return
+    if route is None or event is None:
+        fail("--route and --event go together")
+    routes = {r.name: r for r in compile_routes(settings.routes, file=str(config))}
+    if route not in routes:
+        fail(f"no route named {route!r}; routes: {', '.join(sorted(routes))}")
+    try:
+        sample = orjson.loads(event.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        fail(f"{event}: {exc}")
+    chosen = routes[route]
+    try:
+        if not chosen.matches(sample):
+            typer.echo("The route's condition does not match this event.")
+            return
+        request = chosen.request(sample, chosen.request_id(sample))
+    except EventError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"{request.method} {request.url}")
+    for name, value in request.headers:
+        typer.echo(f"{name}: {value}")
+    typer.echo("")
+    if request.body is not None:
+        typer.echo(orjson.dumps(orjson.loads(request.body), option=orjson.OPT_INDENT_2))
+
+
+def _level(name: str) -> int:
+    level = logging.getLevelName(name.upper())
+    if not isinstance(level, int):
+        fail(f"--log-level {name!r} is not a log level")
+    return level
+
+
+def main() -> None:
+    app(prog_name="omniout")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""One record through its routes: decode, match, map, deliver, record.
+
+:meth:`Pipeline.process` returns only when the record is done for every route
+of its topic: delivered, filtered out by a condition, suppressed as already
+delivered, or written to a dead-letter topic. Writes that must not be skipped
+(the ledger, the dead-letter topic) are retried until they succeed; if the
+service stops first, :class:`Abandoned` is raised and the offset stays
+uncommitted, so the record is consumed again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from aiokafka.structs import ConsumerRecord
+
+from omniout.deadletter import DeadLetter, DeadLetterWriter
+from omniout.decode import Decoder
+from omniout.deliver import Deliverer, DeliveryResult
+from omniout.errors import (
+    DeadLetterError,
+    DecodeError,
+    DeliveryError,
+    EventError,
+    LedgerError,
+    OmniOutError,
+)
+from omniout.ledger import Ledger, LedgerEntry, LedgerWriter
+from omniout.routing import Route
+
+__all__ = ["Abandoned", "Outcome", "Pipeline"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    FILTERED = "filtered"
+    DUPLICATE = "duplicate"
+    DEAD_LETTERED = "dead-lettered"
+
+
+class Abandoned(OmniOutError):
+    """The service stopped before the record was done; do not commit it."""
+
+
+class PartitionPauser(Protocol):
+    """Stops and restarts fetching of one partition (the consumer does this)."""
+
+    def pause(self, record: ConsumerRecord) -> None: ...
+    def resume(self, record: ConsumerRecord) -> None: ...
+
+
+class Pipeline:
+    """Processes records; shared by every task of one consumer."""
+
+    def __init__(
+        self,
+        routes: list[Route],
+        decoder: Decoder,
+        deliverer: Deliverer,
+        ledger: Ledger,
+        ledger_writer: LedgerWriter,
+        dead_letters: DeadLetterWriter,
+        *,
+        stopping: asyncio.Event,
+        redeliver: bool = False,
+        persist_backoff: float = 0.5,
+    ) -> None:
+        self._routes: dict[str, list[Route]] = {}
+        for route in routes:
+            self._routes.setdefault(route.topic, []).append(route)
+        self._decoder = decoder
+        self._deliverer = deliverer
+        self._ledger = ledger
+        self._writer = ledger_writer
+        self._dead_letters = dead_letters
+        self._stopping = stopping
+        self._redeliver = redeliver
+        self._persist_backoff = persist_backoff
+        self.pauser: PartitionPauser | None = None
+
+    def routes(self, topic: str) -> list[Route]:
+        return self._routes.get(topic, [])
+
+    async def process(self, record: ConsumerRecord) -> list[Outcome]:
+        """Run one record through every route of its topic."""
+        routes = self.routes(record.topic)
+        return list(
+            await asyncio.gather(*(self._run(route, record) for route in routes))
+        )
+
+    async def _run(self, route: Route, record: ConsumerRecord) -> Outcome:
+        request_id = ""
+        try:
+            event = await self._decode(route, record)
+            if not route.matches(event):
+                logger.debug("Filtered by condition", extra=_context(route, record))
+                return Outcome.FILTERED
+            request_id = route.request_id(event)
+            return await self._deliver(route, record, event, request_id)
+        except EventError as exc:
+            letter = DeadLetter(
+                record=record, error=exc, route=route.name, request_id=request_id
+            )
+            await self._dead_letter(route, letter)
+            return Outcome.DEAD_LETTERED
+
+    async def _decode(self, route: Route, record: ConsumerRecord) -> dict[str, Any]:
+        if record.value is None:
+            raise DecodeError("record has no value (a tombstone)")
+        decoded = await self._persist(
+            lambda: self._decoder.decode(record.value, route.schema_name),
+            "schema registry",
+        )
+        return decoded.record
+
+    async def _deliver(
+        self,
+        route: Route,
+        record: ConsumerRecord,
+        event: dict[str, Any],
+        request_id: str,
+    ) -> Outcome:
+        if not self._redeliver and await self._already_delivered(route, request_id):
+            logger.info("Suppressed duplicate", extra=_context(route, record, request_id))
+            return Outcome.DUPLICATE
+        request = route.request(event, request_id)
+        try:
+            result = await self._deliver_with_policy(route, record, request)
+        except DeliveryError as exc:
+            letter = DeadLetter(
+                record=record,
+                error=exc,
+                route=route.name,
+                request_id=request_id,
+                attempts=exc.attempts,
+                first_attempt_at=exc.first_attempt_at,
+                last_attempt_at=exc.last_attempt_at,
+            )
+            await self._dead_letter(route, letter)
+            await self._record(route, record, request_id, "dead-lettered", exc)
+            return Outcome.DEAD_LETTERED
+        await self._record(route, record, request_id, "delivered", result)
+        logger.info(
+            "Delivered with HTTP %d after %d attempt(s)",
+            result.response.status,
+            result.attempts,
+            extra=_context(route, record, request_id),
+        )
+        return Outcome.DELIVERED
+
+    async def _deliver_with_policy(
+        self, route: Route, record: ConsumerRecord, request: Any
+    ) -> DeliveryResult:
+        """Deliver; a route that pauses instead of dead-lettering keeps trying."""
+        paused = False
+        try:
+            while True:
+                try:
+                    return await self._deliverer.deliver(request, route.policy)
+                except DeliveryError as exc:
+                    if not (exc.retriable and route.pause_when_exhausted):
+                        raise
+                    if self._stopping.is_set():
+                        raise Abandoned(exc.reason) from exc
+                    if not paused and self.pauser is not None:
+                        self.pauser.pause(record)
+                        paused = True
+                    logger.warning(
+                        "Endpoint still failing, partition paused: %s",
+                        exc.reason,
+                        extra=_context(route, record),
+                    )
+        finally:
+            if paused and self.pauser is not None:
+                self.pauser.resume(record)
+
+    async def _already_delivered(self, route: Route, request_id: str) -> bool:
+        found = await self._persist(
+            lambda: self._ledger.delivered(route.name, (request_id,)), "ledger"
+        )
+        return request_id in found
+
+    async def _record(
+        self,
+        route: Route,
+        record: ConsumerRecord,
+        request_id: str,
+        outcome: str,
+        result: DeliveryResult | DeliveryError,
+    ) -> None:
+        status = (
+            result.response.status
+            if isinstance(result, DeliveryResult)
+            else result.status
+        )
+        now = time.time()
+        entry = LedgerEntry(
+            route=route.name,
+            request_id=request_id,
+            outcome="delivered" if outcome == "delivered" else "dead-lettered",
+            http_status=status,
+            attempts=result.attempts,
+            first_attempt_at=result.first_attempt_at or now,
+            last_attempt_at=result.last_attempt_at or now,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        await self._persist(lambda: self._writer.record(entry), "ledger")
+
+    async def _dead_letter(self, route: Route, letter: DeadLetter) -> None:
+        await self._persist(
+            lambda: self._dead_letters.write(route.dead_letter_topic, letter),
+            "dead-letter topic",
+        )
+
+    async def _persist(self, write: Callable[[], Awaitable[T]], what: str) -> T:
+        """Retry a write that may not be skipped, until it succeeds or we stop."""
+        delay = self._persist_backoff
+        while True:
+            try:
+                return await write()
+            except (LedgerError, DeadLetterError) as exc:
+                failure: OmniOutError = exc
+            except DecodeError:
+                raise
+            except OmniOutError as exc:
+                # A schema registry that cannot be reached is transient too.
+                if not type(exc).__name__.startswith("Registry"):
+                    raise
+                failure = exc
+            if self._stopping.is_set():
+                raise Abandoned(f"{what} unavailable while stopping") from failure
+            logger.warning("The %s failed, retrying in %.1fs: %s", what, delay, failure)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def _context(
+    route: Route, record: ConsumerRecord, request_id: str = ""
+) -> dict[str, Any]:
+    return {
+        "route": route.name,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "request_id": request_id,
+    }

@@ -1,0 +1,163 @@
+"""Routes, compiled: from a decoded event to the request that delivers it.
+
+A :class:`Route` is built once from its settings when the config loads: the
+condition and mapping are compiled, the URL template is checked. Per event it
+answers three questions without touching the network: does the event match,
+what is its request id, and what request carries it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from omniout.config import RouteSettings
+from omniout.deliver.policy import RetryPolicy
+from omniout.deliver.request import OutboundRequest
+from omniout.errors import ConfigError, MappingError
+from omniout.mapping import Expression, Mapping
+
+__all__ = ["Route", "UrlTemplate", "compile_routes"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+class UrlTemplate:
+    """A URL whose ``{Field}`` placeholders come from the event.
+
+    Values are percent-encoded whole (``/``, ``@``, ``?`` and ``#`` too), and
+    placeholders may only stand after the authority, so event data can never
+    change the scheme, host or port of a request (RFC 3986 section 3).
+    """
+
+    __slots__ = ("_parts", "fields")
+
+    def __init__(self, template: str) -> None:
+        scheme_end = template.find("://") + 3
+        path_start = template.find("/", scheme_end)
+        authority = template if path_start < 0 else template[:path_start]
+        if "{" in authority:
+            raise ValueError("placeholders may only follow the host and port")
+        self._parts = _PLACEHOLDER.split(template)
+        self.fields = tuple(self._parts[1::2])
+
+    def render(self, event: dict[str, Any]) -> str:
+        if not self.fields:
+            return self._parts[0]
+        out = list(self._parts)
+        for index in range(1, len(out), 2):
+            value = _lookup(event, out[index])
+            if value is None:
+                raise MappingError(f"URL placeholder {{{out[index]}}} has no value")
+            out[index] = quote(str(value), safe="")
+        return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One compiled route; immutable and shared by every event of its topic."""
+
+    name: str
+    topic: str
+    schema_name: str | None
+    request_id_field: str
+    condition: Expression | None
+    mapping: Mapping
+    method: str
+    url: UrlTemplate
+    headers: tuple[tuple[str, str], ...]
+    timeout: float
+    policy: RetryPolicy
+    pause_when_exhausted: bool
+    ordering: str
+    dead_letter_topic: str
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        if self.condition is None:
+            return True
+        try:
+            return bool(self.condition.evaluate(event))
+        except MappingError as exc:
+            raise MappingError(exc.reason, route=self.name, row="condition") from None
+
+    def request_id(self, event: dict[str, Any]) -> str:
+        value = _lookup(event, self.request_id_field)
+        if value is None or value == "":
+            raise MappingError(
+                f"request id field {self.request_id_field!r} is empty",
+                route=self.name,
+            )
+        return str(value)
+
+    def request(self, event: dict[str, Any], request_id: str) -> OutboundRequest:
+        """The HTTP request for one event; raises MappingError."""
+        payload = self.mapping.apply(event)
+        body = None if self.method in ("GET", "DELETE") else orjson.dumps(payload)
+        headers = (
+            *self.headers,
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", request_id),
+        )
+        return OutboundRequest(
+            method=self.method,
+            url=self.url.render(event),
+            headers=headers,
+            body=body,
+            timeout=self.timeout,
+        )
+
+
+def compile_routes(
+    routes: list[RouteSettings], *, file: str = "config"
+) -> list[Route]:
+    """Compile every route; the first error raises ConfigError with its key."""
+    return [_compile(index, settings, file) for index, settings in enumerate(routes)]
+
+
+def _compile(index: int, settings: RouteSettings, file: str) -> Route:
+    key = f"routes[{index}]"
+    try:
+        mapping = Mapping(settings.mapping, route=settings.name)
+    except MappingError as exc:
+        row = f".{exc.row}" if exc.row else ""
+        raise ConfigError(file, f"{key}.mapping{row}", exc.reason) from None
+    condition = None
+    if settings.condition is not None:
+        try:
+            condition = Expression(settings.condition)
+        except MappingError as exc:
+            raise ConfigError(file, f"{key}.condition", exc.reason) from None
+    try:
+        url = UrlTemplate(settings.endpoint.url)
+    except ValueError as exc:
+        raise ConfigError(file, f"{key}.endpoint.url", str(exc)) from None
+    endpoint = settings.endpoint
+    return Route(
+        name=settings.name,
+        topic=settings.topic,
+        schema_name=settings.schema_name,
+        request_id_field=settings.request_id,
+        condition=condition,
+        mapping=mapping,
+        method=endpoint.method,
+        url=url,
+        headers=tuple(endpoint.headers.items()),
+        timeout=endpoint.timeout,
+        policy=settings.retry.policy(),
+        pause_when_exhausted=settings.retry.on_exhausted == "pause",
+        ordering=settings.ordering,
+        dead_letter_topic=settings.dlq_topic,
+    )
+
+
+def _lookup(event: dict[str, Any], path: str) -> Any:
+    value: Any = event
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+
+from omniout.config import RouteSettings
+from omniout.errors import ConfigError, MappingError
+from omniout.routing import UrlTemplate, compile_routes
+
+
+def route(**overrides: object) -> RouteSettings:
+    settings: dict[str, object] = {
+        "name": "orders",
+        "topic": "Order_Completed__e",
+        "endpoint": {"url": "https://oms.example/orders/{Order_Number__c}"},
+    }
+    settings.update(overrides)
+    return RouteSettings.model_validate(settings)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["../admin", "@evil.example", "x%0d%0aHost: evil", "a/b?c=d#e", "x:1@evil"],
+)
+def test_event_data_cannot_change_where_a_request_goes(hostile: str) -> None:
+    url = UrlTemplate("https://oms.example:8443/orders/{id}").render({"id": hostile})
+
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.hostname, parts.port) == ("https", "oms.example", 8443)
+    assert parts.path.count("/") == 2
+    assert not parts.query and not parts.fragment
+
+
+def test_placeholders_in_the_host_are_refused() -> None:
+    with pytest.raises(ValueError, match="host"):
+        UrlTemplate("https://{tenant}.example/orders")
+
+
+def test_a_missing_placeholder_value_is_a_mapping_error() -> None:
+    with pytest.raises(MappingError, match="Order_Number__c"):
+        compile_routes([route()])[0].request({}, "r-1")
+
+
+def test_request_carries_the_idempotency_key_and_mapped_body() -> None:
+    compiled = compile_routes(
+        [route(mapping={"order.number": "Order_Number__c", "total": "Total"})]
+    )[0]
+    event = {"Order_Number__c": "00000123", "Total": 12.5, "EventUuid": "u-1"}
+
+    request = compiled.request(event, compiled.request_id(event))
+
+    assert request.url == "https://oms.example/orders/00000123"
+    assert ("Idempotency-Key", "u-1") in request.headers
+    assert request.body is not None
+    assert orjson.loads(request.body) == {"order": {"number": "00000123"}, "total": 12.5}
+
+
+def test_an_empty_request_id_is_a_mapping_error() -> None:
+    compiled = compile_routes([route()])[0]
+
+    with pytest.raises(MappingError, match="EventUuid"):
+        compiled.request_id({"EventUuid": ""})
+
+
+def test_conditions_filter_events() -> None:
+    compiled = compile_routes([route(condition="Total > 100")])[0]
+
+    assert compiled.matches({"Total": 150})
+    assert not compiled.matches({"Total": 50})
+
+
+def test_a_syntax_error_names_the_route_and_row() -> None:
+    with pytest.raises(ConfigError) as caught:
+        compile_routes([route(mapping={"total": "Total +"})], file="c.yaml")
+
+    assert caught.value.file == "c.yaml"
+    assert caught.value.key == "routes[0].mapping.total"
