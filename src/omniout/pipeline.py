@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from aiokafka.structs import ConsumerRecord
 
 from omniout.deadletter import DeadLetter, DeadLetterWriter
-from omniout.decode import Decoder
+from omniout.decode import Decoder, KnownSchema
 from omniout.deliver import Deliverer, DeliveryResult
 from omniout.errors import (
     DeadLetterError,
@@ -29,6 +29,7 @@ from omniout.errors import (
     EventError,
     LedgerError,
     OmniOutError,
+    RegistryUnavailableError,
 )
 from omniout.ledger import Ledger, LedgerEntry, LedgerWriter
 from omniout.routing import Route
@@ -64,6 +65,7 @@ class Pipeline:
     def __init__(
         self,
         routes: list[Route],
+        readers: dict[str, KnownSchema],
         decoder: Decoder,
         deliverer: Deliverer,
         ledger: Ledger,
@@ -77,6 +79,7 @@ class Pipeline:
         self._routes: dict[str, list[Route]] = {}
         for route in routes:
             self._routes.setdefault(route.topic, []).append(route)
+        self._readers = readers
         self._decoder = decoder
         self._deliverer = deliverer
         self._ledger = ledger
@@ -116,11 +119,12 @@ class Pipeline:
     async def _decode(self, route: Route, record: ConsumerRecord) -> dict[str, Any]:
         if record.value is None:
             raise DecodeError("record has no value (a tombstone)")
+        reader = self._readers.get(route.name)
         decoded = await self._persist(
-            lambda: self._decoder.decode(record.value, route.schema_name),
-            "schema registry",
+            lambda: self._decoder.decode(record.value, reader), "schema registry"
         )
-        return decoded.record
+        event: dict[str, Any] = decoded.record
+        return event
 
     async def _deliver(
         self,
@@ -229,15 +233,8 @@ class Pipeline:
         while True:
             try:
                 return await write()
-            except (LedgerError, DeadLetterError) as exc:
+            except (LedgerError, DeadLetterError, RegistryUnavailableError) as exc:
                 failure: OmniOutError = exc
-            except DecodeError:
-                raise
-            except OmniOutError as exc:
-                # A schema registry that cannot be reached is transient too.
-                if not type(exc).__name__.startswith("Registry"):
-                    raise
-                failure = exc
             if self._stopping.is_set():
                 raise Abandoned(f"{what} unavailable while stopping") from failure
             logger.warning("The %s failed, retrying in %.1fs: %s", what, delay, failure)

@@ -20,11 +20,12 @@ from omniout.config import Settings
 from omniout.consume.client import client_options
 from omniout.consume.consumer import Consumer
 from omniout.deadletter import DeadLetterWriter
-from omniout.decode import Decoder, RegistryClient, SchemaStore
+from omniout.decode import Decoder, KnownSchema, RegistryClient, SchemaStore
+from omniout.errors import ConfigError
 from omniout.deliver import Deliverer
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
-from omniout.routing import compile_routes
+from omniout.routing import Route, compile_routes
 
 __all__ = ["install_signal_handlers", "serve"]
 
@@ -67,6 +68,7 @@ async def serve(
 
         pipeline = Pipeline(
             routes,
+            reader_schemas(routes, store, config_file),
             decoder,
             deliverer,
             ledger,
@@ -92,6 +94,26 @@ async def serve(
         async with _pruning(ledger, settings.ledger.retention):
             await consumer.run()
         logger.info("Stopped; offsets committed")
+
+
+def reader_schemas(
+    routes: list[Route], store: SchemaStore, config_file: str
+) -> dict[str, KnownSchema]:
+    """Each route's reader schema, by route name; unknown names are errors."""
+    readers: dict[str, KnownSchema] = {}
+    for index, route in enumerate(routes):
+        if route.schema_name is None:
+            continue
+        schema = store.by_name(route.schema_name)
+        if schema is None:
+            known = ", ".join(sorted(s.name for s in store)) or "none"
+            raise ConfigError(
+                config_file,
+                f"routes[{index}].schema",
+                f"no schema named {route.schema_name!r} (known: {known})",
+            )
+        readers[route.name] = schema
+    return readers
 
 
 @contextlib.asynccontextmanager

@@ -15,9 +15,12 @@ from typing import Annotated, NoReturn
 
 import orjson
 import typer
+from rich.progress import Progress
 
 from omniout.config import Settings, load_settings
+from omniout.decode import KnownSchema, SchemaStore
 from omniout.errors import ConfigError, EventError
+from omniout.publish import open_input, prepare, read_events, send
 from omniout.routing import compile_routes
 from omniout.service import install_signal_handlers, serve
 from omniout.telemetry.logs import configure_logging
@@ -120,6 +123,58 @@ def check(
         typer.echo(orjson.dumps(orjson.loads(request.body), option=orjson.OPT_INDENT_2))
 
 
+@app.command()
+def publish(
+    config: ConfigOption,
+    topic: Annotated[str, typer.Option(help="The topic to produce to.")],
+    file: Annotated[
+        str | None,
+        typer.Option("--file", "-f", help="JSON lines; '-' or none: stdin."),
+    ] = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(help="Full schema name; default: the topic's route schema."),
+    ] = None,
+    key_field: Annotated[
+        str | None, typer.Option(help="The event field used as record key.")
+    ] = None,
+) -> None:
+    """Validate JSON events, encode them with Avro and produce them."""
+    settings = settings_or_exit(config)
+    chosen = _publish_schema(settings, config, topic, schema)
+    try:
+        records = prepare(
+            read_events(open_input(file, sys.stdin)), chosen, key_field=key_field
+        )
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror}")
+    except EventError as exc:
+        fail(f"{exc.reason}; nothing was sent")
+    if not records:
+        fail("no events in the input; nothing was sent")
+    with Progress(transient=True, disable=len(records) < 1000) as bar:
+        task = bar.add_task(f"Publishing to {topic}", total=len(records))
+        asyncio.run(
+            send(settings, topic, records, progress=lambda n: bar.advance(task, n))
+        )
+    typer.echo(f"Published {len(records)} event(s) to {topic}")
+
+
+def _publish_schema(
+    settings: Settings, config: Path, topic: str, name: str | None
+) -> KnownSchema:
+    store = SchemaStore.load(settings.schemas_dir)
+    if name is None:
+        names = [r.schema_name for r in settings.routes if r.topic == topic]
+        name = next((n for n in names if n), None)
+    if name is None:
+        fail(f"no route of {config} names a schema for {topic!r}; use --schema")
+    found = store.by_name(name)
+    if found is None:
+        fail(f"no schema named {name!r} in {settings.schemas_dir}")
+    return found
+
+
 def _level(name: str) -> int:
     level = logging.getLevelName(name.upper())
     if not isinstance(level, int):
@@ -132,4 +187,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,0 +1,1 @@
+"""The demo: a receiver that prints deliveries, and ``make run``."""

@@ -1,0 +1,128 @@
+"""Publishing test events: JSON lines in, Avro records on a topic out.
+
+Every event of the input is read, completed and validated before the first
+one is sent, so a bad event stops the whole batch with an error that names
+its line and field, and nothing reaches the topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from omniout.config import Settings
+from omniout.consume.client import client_options
+from omniout.decode import Encoder, KnownSchema
+from omniout.errors import EventError
+
+__all__ = ["Outgoing", "PublishError", "prepare", "read_events", "send"]
+
+
+class PublishError(EventError):
+    """An input event cannot be published; the batch is not sent."""
+
+    kind = "publish"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One encoded record, ready to produce."""
+
+    key: bytes | None
+    value: bytes
+    request_id: str
+
+
+def read_events(lines: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
+    """Parse JSON lines; blank lines are skipped, the line number is kept."""
+    events = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise PublishError(f"line {number}: not JSON: {exc}") from None
+        if not isinstance(event, dict):
+            raise PublishError(f"line {number}: an event must be a JSON object")
+        events.append((number, event))
+    return events
+
+
+def prepare(
+    events: Sequence[tuple[int, dict[str, Any]]],
+    schema: KnownSchema,
+    *,
+    key_field: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[Outgoing]:
+    """Fill ``EventUuid`` and ``CreatedDate`` where absent, validate, encode."""
+    encoder = Encoder()
+    fields = {field["name"] for field in schema.plain["fields"]}
+    prepared = []
+    for number, event in events:
+        if "EventUuid" in fields and not event.get("EventUuid"):
+            event["EventUuid"] = str(uuid.uuid4())
+        if "CreatedDate" in fields and event.get("CreatedDate") is None:
+            event["CreatedDate"] = int(clock() * 1000)
+        try:
+            value = encoder.encode_single_object(event, schema)
+        except EventError as exc:
+            raise PublishError(f"line {number}: {exc.reason}") from None
+        prepared.append(
+            Outgoing(
+                key=_key(event, key_field, number),
+                value=value,
+                request_id=str(event.get("EventUuid", "")),
+            )
+        )
+    return prepared
+
+
+def _key(event: dict[str, Any], field: str | None, number: int) -> bytes | None:
+    if field is None:
+        return None
+    value = event.get(field)
+    if value is None:
+        raise PublishError(f"line {number}: key field {field!r} is empty")
+    return str(value).encode()
+
+
+async def send(
+    settings: Settings,
+    topic: str,
+    records: Sequence[Outgoing],
+    *,
+    progress: Callable[[int], None] = lambda sent: None,
+    window: int = 1000,
+) -> None:
+    """Produce every record (acks=all), at most ``window`` unacknowledged."""
+    producer = AIOKafkaProducer(
+        **client_options(settings.kafka), acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        for start in range(0, len(records), window):
+            chunk = records[start : start + window]
+            pending = [
+                await producer.send(topic, value=r.value, key=r.key) for r in chunk
+            ]
+            await asyncio.gather(*pending)
+            progress(len(chunk))
+    finally:
+        await producer.stop()
+
+
+def open_input(path: str | None, stdin: TextIO) -> Iterable[str]:
+    """The lines of ``path``, or of standard input when it is None or '-'."""
+    if path is None or path == "-":
+        return stdin
+    with open(path, encoding="utf-8") as file:
+        return file.readlines()
