@@ -20,7 +20,7 @@ install: $(STAMP)
 ## run: the demo on the local stack: receiver, sample events, `omniout run`.
 run: install
 	$(STACK) install
-	$(STACK) run $(BIN)/python -m omniout.demo.run
+	$(STACK) run deploy/demo/run.sh
 
 ## test: everything the tests need, then lint, types and the whole suite.
 test: install

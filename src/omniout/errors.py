@@ -7,8 +7,10 @@ One root, and a split by what the caller can do about it::
     ├── EventError               one event cannot be delivered as it is
     │   ├── DecodeError          bytes that are not a known Avro event
     │   │   └── UnknownSchemaError
+    │   ├── ValidationError      a record to publish does not fit its schema
     │   ├── MappingError         the route's mapping failed on this event
     │   └── DeliveryError        the endpoint refused it or never answered
+    ├── RegistryUnavailableError the schema registry cannot answer now: retry
     ├── LedgerError              the delivery ledger cannot be read or written
     └── DeadLetterError          the dead-letter topic cannot be written
 
@@ -30,7 +32,9 @@ __all__ = [
     "LedgerError",
     "MappingError",
     "OmniOutError",
+    "RegistryUnavailableError",
     "UnknownSchemaError",
+    "ValidationError",
 ]
 
 
@@ -71,6 +75,18 @@ class UnknownSchemaError(DecodeError):
     kind = "unknown-schema"
 
 
+class ValidationError(EventError):
+    """A record given to the publish command does not fit its Avro schema.
+
+    The reason names the field and what was expected, e.g.
+    ``field 'Total_Amount__c': expected double or null, got 'abc'``. Also
+    raised when the schema registry refuses the schema (incompatible or
+    invalid) or holds another schema under the id given.
+    """
+
+    kind = "validation"
+
+
 class MappingError(EventError):
     """A route's mapping failed on one event (or, at load, on no event)."""
 
@@ -93,7 +109,10 @@ class DeliveryError(EventError):
 
     ``retriable`` says whether another attempt may succeed (a timeout, a 503)
     or not (a 400). ``status`` is the HTTP status of the last answer, if any;
-    ``excerpt`` a bounded start of its body.
+    ``excerpt`` a bounded start of its body. ``attempts`` counts the requests
+    sent for this event, and ``first_attempt_at`` / ``last_attempt_at`` are
+    when the first and the last of them started (epoch seconds); 0 and
+    ``None`` where the raiser did not count.
     """
 
     kind = "delivery"
@@ -106,11 +125,32 @@ class DeliveryError(EventError):
         status: int | None = None,
         excerpt: str = "",
         retry_after: float | None = None,
+        attempts: int = 0,
+        first_attempt_at: float | None = None,
+        last_attempt_at: float | None = None,
     ) -> None:
         self.retriable = retriable
         self.status = status
         self.excerpt = excerpt
         self.retry_after = retry_after
+        self.attempts = attempts
+        self.first_attempt_at = first_attempt_at
+        self.last_attempt_at = last_attempt_at
+        super().__init__(reason)
+
+
+class RegistryUnavailableError(OmniOutError):
+    """The schema registry did not answer usefully: try again later.
+
+    A timeout, a refused connection, a 5xx or 429, rejected credentials or a
+    malformed answer say nothing about the event, so it must not be
+    dead-lettered; the event is not done and is decoded again later.
+    ``status`` is the HTTP status of the answer, if there was one.
+    """
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        self.reason = reason
+        self.status = status
         super().__init__(reason)
 
 

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_STRICTNESS = {"none": 0, "key": 1, "partition": 2}
+
 
 class Outcome(enum.Enum):
     DELIVERED = "delivered"
@@ -79,6 +81,12 @@ class Pipeline:
         self._routes: dict[str, list[Route]] = {}
         for route in routes:
             self._routes.setdefault(route.topic, []).append(route)
+        # A record is one unit of work for all its routes, so it is ordered
+        # by the strictest of them: partition, then key, then none.
+        self.ordering = {
+            topic: max((r.ordering for r in group), key=_STRICTNESS.__getitem__)
+            for topic, group in self._routes.items()
+        }
         self._readers = readers
         self._decoder = decoder
         self._deliverer = deliverer
@@ -134,7 +142,9 @@ class Pipeline:
         request_id: str,
     ) -> Outcome:
         if not self._redeliver and await self._already_delivered(route, request_id):
-            logger.info("Suppressed duplicate", extra=_context(route, record, request_id))
+            logger.info(
+                "Suppressed duplicate", extra=_context(route, record, request_id)
+            )
             return Outcome.DUPLICATE
         request = route.request(event, request_id)
         try:

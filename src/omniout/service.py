@@ -21,8 +21,8 @@ from omniout.consume.client import client_options
 from omniout.consume.consumer import Consumer
 from omniout.deadletter import DeadLetterWriter
 from omniout.decode import Decoder, KnownSchema, RegistryClient, SchemaStore
-from omniout.errors import ConfigError
 from omniout.deliver import Deliverer
+from omniout.errors import ConfigError
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
 from omniout.routing import Route, compile_routes
@@ -54,7 +54,7 @@ async def serve(
         ledger = open_ledger(settings.ledger.url)
         await ledger.open()
         stack.push_async_callback(ledger.close)
-        writer = LedgerWriter(ledger)
+        writer = LedgerWriter(ledger, max_delay=0)
         stack.push_async_callback(writer.close)
 
         producer = AIOKafkaProducer(
@@ -89,7 +89,9 @@ async def serve(
         await kafka.start()
         stack.push_async_callback(kafka.stop)
         logger.info(
-            "Joining group %r on %s", settings.kafka.group_id, ", ".join(settings.topics)
+            "Joining group %r on %s",
+            settings.kafka.group_id,
+            ", ".join(settings.topics),
         )
         async with _pruning(ledger, settings.ledger.retention):
             await consumer.run()

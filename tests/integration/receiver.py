@@ -23,12 +23,12 @@ class Delivery:
     at: float
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
     @property
     def key(self) -> str:
-        return self.headers.get("Idempotency-Key", "")
+        return self.headers.get("idempotency-key", "")
 
     def json(self) -> object:
         return orjson.loads(self.body)
@@ -55,7 +55,7 @@ class Receiver:
             at=time.monotonic(),
             method=request.method,
             path=request.path_qs,
-            headers=dict(request.headers),
+            headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.read(),
         )
         self.deliveries.append(delivery)
@@ -79,13 +79,12 @@ class Receiver:
     def keys(self) -> list[str]:
         return [d.key for d in self.deliveries]
 
-    async def wait_for(self, count: int, timeout: float = 60) -> None:
+    async def wait_for(self, count: int, within: float = 60) -> None:
         """Wait until ``count`` distinct idempotency keys have arrived."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while len(set(self.keys())) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"{len(set(self.keys()))} of {count} events arrived "
-                    f"in {timeout}s"
+                    f"{len(set(self.keys()))} of {count} events arrived in {within}s"
                 )
             await asyncio.sleep(0.05)

@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 import httpx
@@ -75,7 +75,10 @@ async def test_an_avro_event_travels_through_kafka(
     finally:
         await consumer.stop()
 
-    decoded = fastavro.schemaless_reader(io.BytesIO(record.value), schema, schema)
+    decoded = cast(
+        dict[str, Any],
+        fastavro.schemaless_reader(io.BytesIO(record.value), schema, schema),
+    )
     assert record.key == b"801"
     assert str(decoded["EventUuid"]) == event["EventUuid"]
     assert decoded["Total_Amount__c"] == event["Total_Amount__c"]
@@ -100,9 +103,9 @@ async def test_a_span_exported_over_otlp_is_found_in_jaeger() -> None:
     assert processes == {service}
 
 
-async def poll_jaeger_trace(trace_id: str, timeout: float = 30) -> dict[str, Any]:
+async def poll_jaeger_trace(trace_id: str, within: float = 30) -> dict[str, Any]:
     """Ask Jaeger's query API for a trace until it has been stored."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient(base_url=JAEGER) as client:
         while True:
             answer = await client.get(f"/api/traces/{trace_id}")
@@ -110,5 +113,5 @@ async def poll_jaeger_trace(trace_id: str, timeout: float = 30) -> dict[str, Any
                 trace: dict[str, Any] = answer.json()["data"][0]
                 return trace
             if time.monotonic() > deadline:
-                pytest.fail(f"trace {trace_id} not in Jaeger after {timeout}s")
+                pytest.fail(f"trace {trace_id} not in Jaeger after {within}s")
             await asyncio.sleep(0.5)

@@ -30,7 +30,8 @@ def test_event_data_cannot_change_where_a_request_goes(hostile: str) -> None:
     parts = urlsplit(url)
     assert (parts.scheme, parts.hostname, parts.port) == ("https", "oms.example", 8443)
     assert parts.path.count("/") == 2
-    assert not parts.query and not parts.fragment
+    assert not parts.query
+    assert not parts.fragment
 
 
 def test_placeholders_in_the_host_are_refused() -> None:
@@ -54,7 +55,10 @@ def test_request_carries_the_idempotency_key_and_mapped_body() -> None:
     assert request.url == "https://oms.example/orders/00000123"
     assert ("Idempotency-Key", "u-1") in request.headers
     assert request.body is not None
-    assert orjson.loads(request.body) == {"order": {"number": "00000123"}, "total": 12.5}
+    assert orjson.loads(request.body) == {
+        "order": {"number": "00000123"},
+        "total": 12.5,
+    }
 
 
 def test_an_empty_request_id_is_a_mapping_error() -> None:

@@ -11,6 +11,7 @@ every assigned partition is paused, so fetching stops instead of buffering.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Hashable
@@ -28,8 +29,6 @@ from omniout.pipeline import Abandoned, Pipeline
 __all__ = ["Consumer"]
 
 logger = logging.getLogger(__name__)
-
-_STRICTNESS = {"none": 0, "key": 1, "partition": 2}
 
 
 class Consumer:
@@ -79,7 +78,9 @@ class Consumer:
         if room <= 0:
             self._pause_all()
             self._capacity.clear()
-            await _wait(self._capacity, 0.1)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.1):
+                    await self._capacity.wait()
             return
         self._resume_all()
         batch = await self._kafka.getmany(timeout_ms=100, max_records=room)
@@ -96,13 +97,13 @@ class Consumer:
         task.add_done_callback(self._task_done)
 
     def _order_key(self, record: ConsumerRecord, tp: TopicPartition) -> Hashable:
-        modes = [route.ordering for route in self._pipeline.routes(record.topic)]
-        strictest = max(modes, key=_STRICTNESS.__getitem__, default="none")
-        if strictest == "partition" or (strictest == "key" and record.key is None):
-            return tp
-        if strictest == "key":
-            return (tp, record.key)
-        return None
+        mode = self._pipeline.ordering.get(record.topic, "none")
+        if mode == "none":
+            return None
+        partition: Hashable = tp
+        if mode == "partition" or record.key is None:
+            return partition
+        return (partition, record.key)
 
     async def _work(
         self, record: ConsumerRecord, tp: TopicPartition, turn: Turn
@@ -208,10 +209,3 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._consumer.partitions_assigned(set(assigned))
-
-
-async def _wait(event: asyncio.Event, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(event.wait(), timeout)
-    except TimeoutError:
-        pass

@@ -17,15 +17,15 @@ from aiohttp import web
 
 __all__ = ["make_app"]
 
-_SEEN = web.AppKey("seen", set[str])
+_SEEN = web.AppKey("seen", set[tuple[str, str]])
 
 
 async def _receive(request: web.Request) -> web.Response:
     body = await request.read()
     key = request.headers.get("Idempotency-Key", "")
     seen = request.app[_SEEN]
-    repeat = key in seen
-    seen.add(key)
+    repeat = (request.path, key) in seen
+    seen.add((request.path, key))
     note = " (repeat, ignored)" if repeat else ""
     print(
         f"{request.method} {request.path_qs} Idempotency-Key={key}{note}\n"

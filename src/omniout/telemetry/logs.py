@@ -63,5 +63,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiokafka reports every coordinator hiccup at warning or error level.
+    # aiokafka reports every coordinator hiccup at warning or error level,
+    # and httpx logs each request at info: omniout logs deliveries itself.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

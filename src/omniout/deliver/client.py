@@ -1,0 +1,205 @@
+"""The HTTP client: one connection pool, one attempt per ``send``.
+
+A ``Deliverer`` owns one ``httpx.AsyncClient`` on the aiohttp transport
+(httpx's API, aiohttp's faster connection handling). ``send`` turns every
+failure to get an answer into a ``DeliveryError``; ``deliver`` adds the retry
+loop of ``omniout.deliver.retry``. Open one per process and share it: the pool
+is the point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from omniout.deliver.policy import RetryPolicy
+from omniout.deliver.request import OutboundRequest, Response
+from omniout.deliver.retry import (
+    AttemptHook,
+    DeliveryResult,
+    SleepFn,
+    deliver_with_retries,
+)
+from omniout.errors import DeliveryError
+
+__all__ = ["CertFiles", "Deliverer"]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "omniout"
+
+# A client certificate: the PEM file holding it (and its key), or
+# (certfile, keyfile) or (certfile, keyfile, password).
+CertFiles = str | tuple[str, str] | tuple[str, str, str]
+
+# Faults in the request itself: sending it again cannot help. ValueError is
+# how aiohttp refuses a header value with CR or LF in it (no header injection)
+# and how httpx refuses a non-ASCII one.
+_UNSENDABLE = (
+    httpx.InvalidURL,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    ValueError,
+)
+# No answer this time; the next attempt may get one.
+_NO_ANSWER = (TimeoutError, httpx.HTTPError, aiohttp.ClientError)
+
+
+class Deliverer:
+    """Sends outbound requests over one shared, pooled HTTP client.
+
+    ``verify`` is ``True`` (the system's trust store), ``False`` (no
+    certificate check) or an ``ssl.SSLContext``; ``cert`` adds a client
+    certificate for mutual TLS (loaded into that context). At most
+    ``max_connections`` connections are open at once, over all endpoints.
+    ``sleep`` is what the retry loop awaits between attempts. Redirects are
+    not followed and cookies are never kept. Call ``aclose`` when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: bool | ssl.SSLContext = True,
+        cert: CertFiles | None = None,
+        max_connections: int = 100,
+        sleep: SleepFn = asyncio.sleep,
+    ) -> None:
+        self._ssl = _ssl_context(verify, cert)
+        self._max_connections = max_connections
+        self._sleep = sleep
+        transport = AiohttpTransport(verify=self._ssl, client=self._open_session)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> Deliverer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every pooled connection; the deliverer is unusable after."""
+        await self._client.aclose()
+
+    async def send(self, request: OutboundRequest) -> Response:
+        """Make one attempt and return whatever status the endpoint answered.
+
+        Raises ``DeliveryError`` when no answer came: ``retriable=True`` for a
+        timeout or a connection failure, ``False`` for a request that cannot
+        be sent at all (bad URL, scheme or header). Never raises httpx's or
+        aiohttp's own exceptions.
+        """
+        started_at = time.time()
+        began = time.perf_counter()
+        try:
+            async with asyncio.timeout(request.timeout):
+                answer = await self._exchange(request)
+        except _UNSENDABLE as exc:
+            # The class only: messages may quote the URL or a header value.
+            reason = f"request cannot be sent: {type(exc).__name__}"
+            raise _attempt_error(reason, False, started_at) from exc
+        except _NO_ANSWER as exc:
+            reason = _no_answer_reason(exc, request.timeout)
+            raise _attempt_error(reason, True, started_at) from exc
+        return Response(
+            status=answer.status_code,
+            headers=tuple(answer.headers.multi_items()),
+            body=answer.content,
+            elapsed=time.perf_counter() - began,
+        )
+
+    async def deliver(
+        self,
+        request: OutboundRequest,
+        policy: RetryPolicy,
+        *,
+        on_attempt: AttemptHook | None = None,
+    ) -> DeliveryResult:
+        """Send ``request`` with retries as ``policy`` allows.
+
+        Returns on a 2xx answer. Raises ``DeliveryError`` with
+        ``retriable=False`` on a permanent refusal and ``retriable=True`` when
+        the retry budget is spent; either way it carries the last status, a
+        body excerpt, the attempt count and the first and last attempt times.
+        """
+        return await deliver_with_retries(
+            self.send, request, policy, sleep=self._sleep, on_attempt=on_attempt
+        )
+
+    async def _exchange(self, request: OutboundRequest) -> httpx.Response:
+        # The whole body is read into memory; a bound on its size is left to
+        # the endpoint's timeout for now.
+        return await self._client.request(
+            request.method,
+            request.url,
+            headers=list(request.headers),
+            content=request.body,
+            timeout=request.timeout,
+        )
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        # Called by the transport on first use, inside the running loop.
+        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # Send the caller's headers only: no guessed Content-Type.
+            skip_auto_headers=("Content-Type",),
+        )
+
+
+def _ssl_context(
+    verify: bool | ssl.SSLContext, cert: CertFiles | None
+) -> ssl.SSLContext:
+    if isinstance(verify, ssl.SSLContext):
+        context = verify
+    else:
+        context = ssl.create_default_context()
+        if not verify:
+            logger.warning("TLS certificate verification is off for outbound requests")
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    if isinstance(cert, str):
+        context.load_cert_chain(cert)
+    elif cert is not None:
+        context.load_cert_chain(*cert)
+    return context
+
+
+def _no_answer_reason(exc: Exception, timeout: float) -> str:
+    if isinstance(exc, TimeoutError) or isinstance(exc.__cause__, TimeoutError):
+        return f"timed out after {float(timeout)}s"
+    # The transport re-raises aiohttp's errors as httpx ones; name the original.
+    cause = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
+    if isinstance(cause, aiohttp.ClientResponseError):
+        # Its text quotes the full URL, which may carry a credential.
+        return f"connection failed: {type(cause).__name__}: {cause.message}"
+    return f"connection failed: {type(cause).__name__}: {cause}"
+
+
+def _attempt_error(reason: str, retriable: bool, started_at: float) -> DeliveryError:
+    return DeliveryError(
+        reason,
+        retriable=retriable,
+        attempts=1,
+        first_attempt_at=started_at,
+        last_attempt_at=started_at,
+    )

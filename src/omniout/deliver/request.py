@@ -1,0 +1,51 @@
+"""The values that cross the HTTP boundary: one request out, one answer back.
+
+Both are plain data, free of any HTTP library's types, so that routes, the
+ledger, the reply topic and tests can build and read them without a client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["OutboundRequest", "Response"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """One HTTP request, ready to send as it is.
+
+    ``headers`` may repeat a name; the values of a repeated name go out
+    joined into one field line with ", " (the same field, RFC 9110 §5.3), and
+    names may go out lower-cased. ``timeout`` bounds one attempt from the
+    first byte sent to the last byte of the answer read, waiting for a pooled
+    connection included.
+    """
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One answer from an endpoint, body read in full.
+
+    Header names are lower-cased (field names are case-insensitive, RFC 9110
+    §5.1); a repeated field keeps one pair per line. ``elapsed`` is the
+    attempt's duration in seconds.
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    elapsed: float
+
+    def header(self, name: str) -> str | None:
+        """The first value of the field ``name`` (lower case), or ``None``."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
