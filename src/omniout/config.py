@@ -77,6 +77,9 @@ class LedgerSettings(_Section):
 
     url: str = "sqlite:///omniout-ledger.db"
     retention: Seconds = 7 * 24 * 3600.0
+    # None keeps the store's own default: "deliveries" in SQLite,
+    # "omniout_deliveries" in PostgreSQL.
+    table: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class ProcessingSettings(_Section):

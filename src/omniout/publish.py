@@ -43,17 +43,23 @@ class Outgoing:
 def read_events(lines: Iterable[str]) -> list[tuple[int, dict[str, Any]]]:
     """Parse JSON lines; blank lines are skipped, the line number is kept."""
     events = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            event = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise PublishError(f"line {number}: not JSON: {exc}") from None
-        if not isinstance(event, dict):
-            raise PublishError(f"line {number}: an event must be a JSON object")
-        events.append((number, event))
+    try:
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                events.append((number, _parse(number, line)))
+    except UnicodeDecodeError as exc:
+        raise PublishError(f"the input is not UTF-8 text: {exc.reason}") from None
     return events
+
+
+def _parse(number: int, line: str) -> dict[str, Any]:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise PublishError(f"line {number}: not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise PublishError(f"line {number}: an event must be a JSON object")
+    return event
 
 
 def prepare(
@@ -66,6 +72,8 @@ def prepare(
     """Fill ``EventUuid`` and ``CreatedDate`` where absent, validate, encode."""
     encoder = Encoder()
     fields = {field["name"] for field in schema.plain["fields"]}
+    if key_field is not None and key_field not in fields:
+        raise PublishError(f"key field {key_field!r} is not in schema {schema.name}")
     prepared = []
     for number, event in events:
         if "EventUuid" in fields and not event.get("EventUuid"):
@@ -103,12 +111,17 @@ async def send(
     progress: Callable[[int], None] = lambda sent: None,
     window: int = 1000,
 ) -> None:
-    """Produce every record (acks=all), at most ``window`` unacknowledged."""
+    """Produce every record (acks=all), at most ``window`` unacknowledged.
+
+    ``progress`` is called with the size of each acknowledged chunk. A broker
+    failure raises KafkaError; the chunks acknowledged before it stay on the
+    topic (the batch is atomic only against invalid input, not the broker).
+    """
     producer = AIOKafkaProducer(
         **client_options(settings.kafka), acks="all", enable_idempotence=True
     )
-    await producer.start()
     try:
+        await producer.start()
         for start in range(0, len(records), window):
             chunk = records[start : start + window]
             pending = [
@@ -121,8 +134,16 @@ async def send(
 
 
 def open_input(path: str | None, stdin: TextIO) -> Iterable[str]:
-    """The lines of ``path``, or of standard input when it is None or '-'."""
+    """The lines of ``path``, or of standard input when it is None or '-'.
+
+    Raises OSError when the file cannot be read and PublishError when it is
+    not UTF-8; standard input is read lazily, so its errors come later, from
+    :func:`read_events`.
+    """
     if path is None or path == "-":
         return stdin
-    with open(path, encoding="utf-8") as file:
-        return file.readlines()
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.readlines()
+    except UnicodeDecodeError as exc:
+        raise PublishError(f"{path}: not UTF-8 text: {exc.reason}") from None

@@ -44,6 +44,7 @@ async def serve(
     """Run one consumer-group member until ``stopping`` is set."""
     routes = compile_routes(settings.routes, file=config_file)
     store = SchemaStore.load(settings.schemas_dir)
+    readers = reader_schemas(routes, store, config_file)
     async with contextlib.AsyncExitStack() as stack:
         registry = None
         if settings.schema_registry_url:
@@ -51,7 +52,7 @@ async def serve(
             stack.push_async_callback(registry.aclose)
         decoder = Decoder(store, registry)
 
-        ledger = open_ledger(settings.ledger.url)
+        ledger = open_ledger(settings.ledger.url, table=settings.ledger.table)
         await ledger.open()
         stack.push_async_callback(ledger.close)
         writer = LedgerWriter(ledger, max_delay=0)
@@ -68,7 +69,7 @@ async def serve(
 
         pipeline = Pipeline(
             routes,
-            reader_schemas(routes, store, config_file),
+            readers,
             decoder,
             deliverer,
             ledger,

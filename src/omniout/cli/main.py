@@ -15,6 +15,8 @@ from typing import Annotated, NoReturn
 
 import orjson
 import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
 from rich.progress import Progress
 
 from omniout.config import Settings, load_settings
@@ -152,11 +154,24 @@ def publish(
         fail(f"{exc.reason}; nothing was sent")
     if not records:
         fail("no events in the input; nothing was sent")
-    with Progress(transient=True, disable=len(records) < 1000) as bar:
+    configure_logging(settings.log_format, logging.WARNING)
+    # The bar goes to stderr and only to a terminal, so that piped output
+    # holds nothing but the summary line.
+    console = Console(stderr=True)
+    quiet = len(records) < 1000 or not console.is_terminal
+    acked = 0
+
+    def advance(count: int) -> None:
+        nonlocal acked
+        acked += count
+        bar.advance(task, count)
+
+    with Progress(console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"Publishing to {topic}", total=len(records))
-        asyncio.run(
-            send(settings, topic, records, progress=lambda n: bar.advance(task, n))
-        )
+        try:
+            asyncio.run(send(settings, topic, records, progress=advance))
+        except KafkaError as exc:
+            fail(f"sending failed after {acked} of {len(records)}: {exc!r}", 1)
     typer.echo(f"Published {len(records)} event(s) to {topic}")
 
 
