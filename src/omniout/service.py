@@ -27,7 +27,7 @@ from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
 from omniout.routing import Route, compile_routes
 
-__all__ = ["install_signal_handlers", "serve"]
+__all__ = ["install_signal_handlers", "reader_schemas", "serve"]
 
 logger = logging.getLogger(__name__)
 

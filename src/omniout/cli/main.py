@@ -24,7 +24,7 @@ from omniout.decode import KnownSchema, SchemaStore
 from omniout.errors import ConfigError, EventError
 from omniout.publish import open_input, prepare, read_events, send
 from omniout.routing import compile_routes
-from omniout.service import install_signal_handlers, serve
+from omniout.service import install_signal_handlers, reader_schemas, serve
 from omniout.telemetry.logs import configure_logging
 
 __all__ = ["app", "main"]
@@ -53,7 +53,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def settings_or_exit(config: Path) -> Settings:
     try:
         settings = load_settings(config)
-        compile_routes(settings.routes, file=str(config))
+        routes = compile_routes(settings.routes, file=str(config))
+        reader_schemas(routes, SchemaStore.load(settings.schemas_dir), str(config))
     except ConfigError as exc:
         fail(str(exc))
     return settings
