@@ -7,10 +7,24 @@ cd "$(dirname "$0")/../.."
 bin=.venv/bin
 config=deploy/demo/config.yaml
 
-"$bin/python" -m omniout.demo.receiver --port "${DEMO_RECEIVER_PORT:-9000}" \
+port=${DEMO_RECEIVER_PORT:-9000}
+export DEMO_RECEIVER_URL=${DEMO_RECEIVER_URL:-http://127.0.0.1:$port}
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+if listening; then
+  echo "demo: port $port is taken; set DEMO_RECEIVER_PORT to a free one" >&2
+  exit 1
+fi
+"$bin/python" -m omniout.demo.receiver --port "$port" \
   > >(sed -u 's/^/receiver | /') 2>&1 &
 receiver=$!
 trap 'kill $receiver 2>/dev/null || true' EXIT
+
+# Publish only once the receiver listens, or the deliveries would fail.
+until listening; do
+  kill -0 $receiver 2>/dev/null || { echo "demo: the receiver failed" >&2; exit 1; }
+  sleep 0.1
+done
 
 "$bin/omniout" publish -c "$config" --topic event.Order_Completed__e \
   --file deploy/demo/orders.jsonl --key-field Order_Id__c

@@ -156,6 +156,10 @@ def publish(
     if not records:
         fail("no events in the input; nothing was sent")
     configure_logging(settings.log_format, logging.WARNING)
+    # A topic that the broker creates on first use makes aiokafka log an
+    # error for the first metadata answer; a real failure to reach the topic
+    # still ends the command, as the KafkaError handled below.
+    logging.getLogger("aiokafka.cluster").setLevel(logging.CRITICAL)
     # The bar goes to stderr and only to a terminal, so that piped output
     # holds nothing but the summary line.
     console = Console(stderr=True)
