@@ -61,8 +61,10 @@ async def serve(
         producer = AIOKafkaProducer(
             **client_options(settings.kafka), acks="all", enable_idempotence=True
         )
-        await producer.start()
+        # stop() is registered first, so that a start that fails half-way
+        # (no broker reachable) still closes what it opened.
         stack.push_async_callback(producer.stop)
+        await producer.start()
 
         deliverer = Deliverer()
         stack.push_async_callback(deliverer.aclose)
@@ -87,8 +89,8 @@ async def serve(
         )
         consumer = Consumer(kafka, pipeline, settings.processing, stopping=stopping)
         kafka.subscribe(settings.topics, listener=consumer.listener())
-        await kafka.start()
         stack.push_async_callback(kafka.stop)
+        await kafka.start()
         logger.info(
             "Joining group %r on %s",
             settings.kafka.group_id,

@@ -84,6 +84,8 @@ def run(
         asyncio.run(main())
     except ConfigError as exc:
         fail(str(exc))
+    except KafkaError as exc:
+        fail(f"Kafka at {settings.kafka.bootstrap_servers}: {exc}", code=1)
 
 
 @app.command()
