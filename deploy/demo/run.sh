@@ -15,10 +15,13 @@ if listening; then
   echo "demo: port $port is taken; set DEMO_RECEIVER_PORT to a free one" >&2
   exit 1
 fi
-"$bin/python" -m omniout.demo.receiver --port "$port" \
-  > >(sed -u 's/^/receiver | /') 2>&1 &
+# The receiver runs in a session of its own, so that Ctrl-C reaches omniout
+# alone: omniout finishes the deliveries in flight while the receiver still
+# answers, and the receiver is stopped when this script exits.
+setsid bash -c 'exec "$0" -m omniout.demo.receiver --port "$1" 2>&1 |
+  sed -u "s/^/receiver | /"' "$bin/python" "$port" &
 receiver=$!
-trap 'kill $receiver 2>/dev/null || true' EXIT
+trap 'kill -- -$receiver 2>/dev/null || true' EXIT
 
 # Publish only once the receiver listens, or the deliveries would fail.
 until listening; do
