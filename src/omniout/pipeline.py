@@ -31,7 +31,7 @@ from omniout.errors import (
     OmniOutError,
     RegistryUnavailableError,
 )
-from omniout.ledger import Ledger, LedgerEntry, LedgerWriter
+from omniout.ledger import Ledger, LedgerEntry, LedgerLookup, LedgerWriter
 from omniout.routing import Route
 
 __all__ = ["Abandoned", "Outcome", "Pipeline"]
@@ -90,7 +90,7 @@ class Pipeline:
         self._readers = readers
         self._decoder = decoder
         self._deliverer = deliverer
-        self._ledger = ledger
+        self._lookup = LedgerLookup(ledger)
         self._writer = ledger_writer
         self._dead_letters = dead_letters
         self._stopping = stopping
@@ -198,10 +198,9 @@ class Pipeline:
                 self.pauser.resume(record)
 
     async def _already_delivered(self, route: Route, request_id: str) -> bool:
-        found = await self._persist(
-            lambda: self._ledger.delivered(route.name, (request_id,)), "ledger"
+        return await self._persist(
+            lambda: self._lookup.is_delivered(route.name, request_id), "ledger"
         )
-        return request_id in found
 
     async def _record(
         self,
