@@ -17,10 +17,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError
 
 from omniout.config import KafkaSettings
 from omniout.consume.client import client_options
-from omniout.errors import UnknownTopicError
+from omniout.errors import GroupActiveError, UnknownTopicError
 
 __all__ = ["GroupOffsets", "GroupState", "Position", "topic_partitions"]
 
@@ -149,7 +150,8 @@ class GroupOffsets:
 
         The caller checks first that the group has no members. The broker
         refuses a commit from outside the group while it has members, which
-        also covers a member that joins between the check and the commit.
+        covers a member that joins between the check and the commit: that
+        raises GroupActiveError too, and nothing is committed.
         """
         committer = AIOKafkaConsumer(
             **client_options(self._kafka),
@@ -161,7 +163,13 @@ class GroupOffsets:
             stack.push_async_callback(committer.stop)
             tps = {TopicPartition(topic, p): o for p, o in offsets.items()}
             committer.assign(list(tps))
-            await committer.commit(tps)
+            try:
+                await committer.commit(tps)
+            except CommitFailedError:
+                state = await self.state()
+                raise GroupActiveError(
+                    self.group, state.state, len(state.members)
+                ) from None
 
 
 async def topic_partitions(
@@ -178,6 +186,11 @@ async def topic_partitions(
 
 
 async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[int]:
+    # A metadata request that names a topic creates it on brokers that
+    # auto-create topics; a request for all topics never does, so it comes
+    # first and an unknown name is never sent.
+    if topic not in await admin.list_topics():
+        raise UnknownTopicError(topic)
     described: list[dict[str, Any]] = await admin.describe_topics([topic])
     found = next((t for t in described if t["topic"] == topic), None)
     if found is None or found["error_code"] == _UNKNOWN_TOPIC:
