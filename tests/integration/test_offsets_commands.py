@@ -127,6 +127,8 @@ async def test_show_prints_committed_end_and_lag_per_partition(
     assert shown.code == 0, shown.err
     assert shown.json() == {
         "group": config.kafka.group_id,
+        "state": "Empty",
+        "members": 0,
         "partitions": [
             {**position(topic, 0, 2, 5), "lag": 3},
             {**position(topic, 1, None, 3), "lag": None},

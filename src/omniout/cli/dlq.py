@@ -79,8 +79,10 @@ def show(
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
         return
     table = Table(title=f"{len(letters)} dead letter(s) in {topic}")
-    for name in ("Partition", "Offset", "Time", "Route", "Request id"):
-        table.add_column(name, justify="right" if name == "Offset" else "left")
+    table.add_column("Partition", justify="right")
+    table.add_column("Offset", justify="right")
+    for name in ("Time", "Route", "Request id"):
+        table.add_column(name)
     table.add_column("Kind")
     table.add_column("Reason", overflow="fold")
     table.add_column("HTTP", justify="right")

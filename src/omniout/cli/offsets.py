@@ -56,17 +56,22 @@ def show(
     settings = load_or_exit(config)
     topics = [topic] if topic else settings.topics
 
-    async def read() -> list[Position]:
+    async def read() -> tuple[list[Position], GroupState]:
         async with GroupOffsets(settings.kafka) as group:
-            return await group.positions(topics)
+            return await group.positions(topics), await group.state()
 
-    positions = run_or_exit(read())
+    positions, state = run_or_exit(read())
     if as_json:
-        rows = [_position_json(p) for p in positions]
-        document = {"group": settings.kafka.group_id, "partitions": rows}
+        document = {
+            "group": state.group,
+            "state": state.state,
+            "members": len(state.members),
+            "partitions": [_position_json(p) for p in positions],
+        }
         typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2))
         return
-    table = Table(title=f"Consumer group {settings.kafka.group_id}")
+    title = f"Group {state.group}: {state.state}, {len(state.members)} member(s)"
+    table = Table(title=title)
     for name in ("Topic", "Partition", "Committed", "Start", "End", "Lag"):
         table.add_column(name, justify="left" if name == "Topic" else "right")
     for p in positions:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, for_code
 
 from omniout.config import KafkaSettings
 from omniout.consume.client import client_options
@@ -105,7 +105,9 @@ class GroupOffsets:
         responses = await self._admin.describe_consumer_groups([self.group])
         for response in responses:
             for group in response.groups:
-                _, name, state, _, _, members = group[:6]
+                code, name, state, _, _, members = group[:6]
+                if code:
+                    raise for_code(code)(f"cannot describe group {name!r}")
                 if name == self.group:
                     ids = tuple(member[0] for member in members)
                     return GroupState(self.group, state, ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from omniout.reprocess.positions import Position
@@ -31,6 +32,9 @@ class ResetTarget:
             return f"to {self.kind}"
         if self.kind == "shift":
             return f"shift by {self.value:+d}"
+        if self.kind == "datetime":
+            moment = datetime.fromtimestamp(self.value / 1000, UTC)
+            return f"to {moment.isoformat(timespec='milliseconds')}"
         return f"to {self.kind} {self.value}"
 
 

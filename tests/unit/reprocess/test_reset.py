@@ -83,6 +83,9 @@ def test_a_target_describes_itself_for_the_plan_title() -> None:
     assert ResetTarget("shift", -3).describe() == "shift by -3"
     assert ResetTarget("earliest").describe() == "to earliest"
     assert ResetTarget("offset", 7).describe() == "to offset 7"
+    assert ResetTarget("datetime", 1_764_000_000_000).describe() == (
+        "to 2025-11-24T16:00:00.000+00:00"
+    )
 
 
 def test_lag_is_unknown_without_a_committed_offset() -> None:
