@@ -85,6 +85,11 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
             await receiver.wait_for(len(events))
             await wait_for_requests(receiver, len(events) + len(rejected))
 
+            twice = await dlq_command(
+                "replay", path, dlq, "--offsets", "0", "--execute"
+            )
+            await wait_consumed(config.kafka.group_id, kafka, topic, 7)
+
     assert shown.code == 0, shown.err
     letters = shown.json()
     assert isinstance(letters, list)
@@ -111,8 +116,9 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
         [e["EventUuid"] for e in rejected] * 2
     )
 
-    records = await read_all(kafka, topic, expected=len(events) + len(rejected))
-    replays = records[len(events) :]
+    records = await read_all(kafka, topic, expected=len(events) + len(rejected) + 1)
+    replays = records[len(events) : len(events) + len(rejected)]
+    assert headers(records[-1])["omniout.replayed-from"] == f"{dlq}/0/0"
     in_dlq_order = sorted(letters, key=lambda x: x["offset"])
     by_key = {e["Order_Number__c"].encode(): e for e in rejected}
     assert [by_key[r.key]["EventUuid"] for r in replays] == [
@@ -125,6 +131,9 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
     ]
     assert all("omniout.failure.reason" not in headers(r) for r in replays)
 
+    assert twice.code == 0, twice.err
+    assert len(receiver.deliveries) == len(events) + len(rejected)
+
     ledger = open_ledger(config.ledger.url)
     await ledger.open()
     try:
@@ -132,6 +141,13 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
         assert await ledger.delivered("orders", ids) == set(ids)
     finally:
         await ledger.close()
+
+
+async def wait_consumed(group: str, kafka: str, topic: str, end: int) -> None:
+    deadline = time.monotonic() + 20
+    while (await committed_and_end(kafka, group, topic))[0] != (end, end):
+        assert time.monotonic() < deadline, "the group did not catch up"
+        await asyncio.sleep(0.1)
 
 
 async def wait_for_requests(receiver: Receiver, count: int) -> None:

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from omniout.config import Settings, load_settings
+from omniout.errors import GroupActiveError
+from omniout.reprocess import GroupOffsets
 from tests.integration.commands import (
     Result,
     omniout,
@@ -22,7 +25,7 @@ from tests.integration.commands import (
 )
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import committed_and_end, encode, order, settings
-from tests.integration.receiver import Receiver
+from tests.integration.receiver import Delivery, Receiver, accept
 
 pytestmark = pytest.mark.integration
 
@@ -145,11 +148,19 @@ async def test_after_reset_to_earliest_run_skips_delivered_and_redeliver_resends
 ) -> None:
     topic = await new_topic("offsets-earliest")
     events = [order(n) for n in range(6)]
+    refused = events[2]["EventUuid"]
     await produce_at(kafka, topic, events, int(time.time() * 1000))
+
+    async def refuse_one(delivery: Delivery) -> web.StreamResponse:
+        status = 400 if delivery.key == refused else 200
+        return web.json_response({}, status=status)
+
     async with Receiver() as receiver:
+        receiver.answer = refuse_one
         path, config = config_file(kafka, topic, receiver.url, tmp_path)
         group = config.kafka.group_id
         await deliver_all(config, receiver, len(events))
+        receiver.answer = accept
 
         dry = await reset(path, topic, "--to-earliest")
         assert dry.code == 0, dry.err
@@ -162,16 +173,16 @@ async def test_after_reset_to_earliest_run_skips_delivered_and_redeliver_resends
 
         async with serving(config):
             await wait_committed(kafka, group, topic)
-        assert len(receiver.deliveries) == len(events)
+        assert receiver.keys()[len(events) :] == [refused]
 
         await reset(path, topic, "--to-earliest", "--execute")
         async with running_command("run", "-c", str(path), "--redeliver") as run:
-            await requests_arrived(receiver, 2 * len(events))
+            await requests_arrived(receiver, 2 * len(events) + 1)
             await wait_committed(kafka, group, topic)
         assert run.returncode == 0
 
-    first, second = receiver.keys()[:6], receiver.keys()[6:]
-    assert sorted(second) == sorted(first) == sorted(e["EventUuid"] for e in events)
+    first, again = receiver.keys()[:6], receiver.keys()[7:]
+    assert sorted(again) == sorted(first) == sorted(e["EventUuid"] for e in events)
 
 
 async def test_after_reset_to_a_time_redeliver_resends_only_later_events(
@@ -215,11 +226,19 @@ async def test_reset_is_refused_while_the_group_has_members(
             await receiver.wait_for(len(events))
             await wait_committed(kafka, group, topic)
             refused = await reset(path, topic, "--to-earliest", "--execute")
+            dry = await reset(path, topic, "--to-earliest")
+            async with GroupOffsets(config.kafka) as offsets:
+                with pytest.raises(GroupActiveError):
+                    await offsets.commit(topic, {0: 0})
             assert (await committed_and_end(kafka, group, topic))[0] == (3, 3)
 
+    message = f"consumer group {group!r} is Stable with 1 member(s)"
     assert refused.code == 1
-    assert f"consumer group {group!r} is Stable with 1 member(s)" in refused.err
+    assert message in refused.err
     assert "Committed" not in refused.out
+    assert dry.code == 0
+    assert "Dry run: nothing changed" in dry.out
+    assert message in dry.err
 
 
 @pytest.mark.parametrize(
