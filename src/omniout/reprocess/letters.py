@@ -155,8 +155,13 @@ async def read_dead_letters(
     Stops at the end offsets taken when it starts, or after ``limit`` matches.
     Letters are in (partition, offset) order.
     """
+    # Starting at the earliest offset spares a first fetch at the end of the
+    # log, which the broker would hold for fetch_max_wait_ms before the seek.
     consumer = AIOKafkaConsumer(
-        **client_options(kafka), enable_auto_commit=False, group_id=None
+        **client_options(kafka),
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
