@@ -51,21 +51,25 @@ async def omniout(*args: str, within: float = 30) -> Result:
 
 
 @contextlib.asynccontextmanager
-async def running_command(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``omniout ARGS`` in the background; SIGTERM (a graceful stop) at the end."""
-    process = await asyncio.create_subprocess_exec(
-        str(OMNIOUT),
-        *args,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), timeout=30)
+async def running_command(
+    *args: str, log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``omniout ARGS`` in the background, its output in ``log`` (a pipe nobody
+    reads would fill and block it); SIGTERM, a graceful stop, at the end."""
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            str(OMNIOUT),
+            *args,
+            stdout=output,
+            stderr=output,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), timeout=30)
 
 
 @contextlib.asynccontextmanager

@@ -176,10 +176,13 @@ async def test_after_reset_to_earliest_run_skips_delivered_and_redeliver_resends
         assert receiver.keys()[len(events) :] == [refused]
 
         await reset(path, topic, "--to-earliest", "--execute")
-        async with running_command("run", "-c", str(path), "--redeliver") as run:
+        log = tmp_path / "run.log"
+        command = ("run", "-c", str(path), "--redeliver")
+        async with running_command(*command, log=log) as run:
             await requests_arrived(receiver, 2 * len(events) + 1)
             await wait_committed(kafka, group, topic)
-        assert run.returncode == 0
+        assert run.returncode == 0, log.read_text()
+        assert "Stopped; offsets committed" in log.read_text()
 
     first, again = receiver.keys()[:6], receiver.keys()[7:]
     assert sorted(again) == sorted(first) == sorted(e["EventUuid"] for e in events)
