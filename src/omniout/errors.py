@@ -12,7 +12,10 @@ One root, and a split by what the caller can do about it::
     │   └── DeliveryError        the endpoint refused it or never answered
     ├── RegistryUnavailableError the schema registry cannot answer now: retry
     ├── LedgerError              the delivery ledger cannot be read or written
-    └── DeadLetterError          the dead-letter topic cannot be written
+    ├── DeadLetterError          the dead-letter topic cannot be written
+    ├── UnknownTopicError        a command names a topic the cluster lacks
+    ├── GroupActiveError         offsets cannot move while the group has members
+    └── NotReplayableError       a dead letter does not say where it came from
 
 An ``EventError`` ends with the event in a dead-letter topic; its ``kind`` names
 the failure in the dead-letter headers. Whether a delivery may be tried again is
@@ -29,11 +32,14 @@ __all__ = [
     "DecodeError",
     "DeliveryError",
     "EventError",
+    "GroupActiveError",
     "LedgerError",
     "MappingError",
+    "NotReplayableError",
     "OmniOutError",
     "RegistryUnavailableError",
     "UnknownSchemaError",
+    "UnknownTopicError",
     "ValidationError",
 ]
 
@@ -163,3 +169,41 @@ class DeadLetterError(OmniOutError):
 
     The event is not done: its offset is not committed and it is tried again.
     """
+
+
+class UnknownTopicError(OmniOutError):
+    """A command names a topic that does not exist; nothing was created."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        super().__init__(f"topic {topic!r} does not exist")
+
+
+class GroupActiveError(OmniOutError):
+    """The consumer group has members, so its offsets must not be moved.
+
+    A member would go on from its own position and overwrite the new
+    offsets with its next commit; stop every member first.
+    """
+
+    def __init__(self, group: str, state: str, members: int) -> None:
+        self.group = group
+        self.state = state
+        self.members = members
+        super().__init__(
+            f"consumer group {group!r} is {state} with {members} member(s); "
+            "stop every member first"
+        )
+
+
+class NotReplayableError(OmniOutError):
+    """A dead letter lacks the header that names its original topic."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        super().__init__(
+            f"dead letter {topic}/{partition}/{offset} has no "
+            "omniout.original.topic header"
+        )

@@ -17,6 +17,7 @@ import orjson
 import typer
 from rich.progress import Progress
 
+from omniout.cli import dlq, offsets
 from omniout.config import Settings, load_settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.errors import ConfigError, EventError
@@ -34,6 +35,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+app.add_typer(offsets.app, name="offsets")
+app.add_typer(dlq.app, name="dlq")
 
 ConfigOption = Annotated[
     Path,
