@@ -11,13 +11,14 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import orjson
 import typer
 from rich.progress import Progress
 
 from omniout.cli import dlq, offsets
+from omniout.cli.common import ConfigOption, fail
 from omniout.config import Settings, load_settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.errors import ConfigError, EventError
@@ -38,19 +39,6 @@ app = typer.Typer(
 
 app.add_typer(offsets.app, name="offsets")
 app.add_typer(dlq.app, name="dlq")
-
-ConfigOption = Annotated[
-    Path,
-    typer.Option(
-        "--config", "-c", help="The YAML config file.", envvar="OMNIOUT_CONFIG"
-    ),
-]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"omniout: error: {message}", err=True)
-    raise typer.Exit(code)
-
 
 def settings_or_exit(config: Path) -> Settings:
     try:
