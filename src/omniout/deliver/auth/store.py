@@ -77,7 +77,8 @@ class _Opener:
         if isinstance(entry, NoAuthSettings):
             return HeaderCredential(name, (), tls)
         if isinstance(entry, BasicSettings):
-            password = self._secret(entry.password, "password", in_header=True)
+            # Any text will do: it goes out in base64.
+            password = self._secret(entry.password, "password")
             return BasicAuth(name, entry.username, password, tls)
         if isinstance(entry, BearerSettings):
             token = self._secret(entry.token, "token", in_header=True)
