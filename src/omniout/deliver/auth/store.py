@@ -52,7 +52,7 @@ def open_credentials(
     or unfit for its place, and for a certificate or key that cannot be
     loaded. Messages name the key and the variable or file, never a value.
     """
-    contexts = TlsContexts(file)
+    contexts = TlsContexts(file, environ)
     opened: dict[str, Credential] = {}
     for name, entry in settings.items():
         key = f"credentials.{name}"

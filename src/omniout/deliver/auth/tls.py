@@ -9,7 +9,9 @@ context, and so one connection pool in the deliverer.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
+from collections.abc import Mapping
 from pathlib import Path
 
 from omniout.deliver.auth.secret import read_secret
@@ -24,8 +26,11 @@ logger = logging.getLogger(__name__)
 class TlsContexts:
     """Builds SSL contexts and hands out the same one for equal settings."""
 
-    def __init__(self, config_file: str) -> None:
+    def __init__(
+        self, config_file: str, environ: Mapping[str, str] = os.environ
+    ) -> None:
         self._file = config_file
+        self._environ = environ
         self._built: dict[TlsSettings, ssl.SSLContext] = {}
 
     def context(self, settings: TlsSettings, key: str) -> ssl.SSLContext:
@@ -54,6 +59,7 @@ class TlsContexts:
                     file=settings.key_password.file,
                     config_file=self._file,
                     key=f"{key}.key_password",
+                    environ=self._environ,
                 ).reveal()
             self._load_chain(
                 context,
