@@ -19,7 +19,7 @@ from omniout.deliver import Deliverer, OutboundRequest, RetryPolicy
 from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError, DeliveryError
 from omniout.routing import compile_routes
-from tests.integration.doc_examples import example
+from tests.doc_examples import example
 from tests.integration.pki import KEY_PASSWORD, Pki, make_pki
 
 pytestmark = pytest.mark.integration

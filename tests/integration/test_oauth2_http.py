@@ -20,7 +20,7 @@ from omniout.deliver import Deliverer, OutboundRequest, RetryPolicy
 from omniout.deliver.auth import open_credentials
 from omniout.errors import DeliveryError
 from omniout.routing import Route, compile_routes
-from tests.integration.doc_examples import example
+from tests.doc_examples import example
 from tests.integration.token_server import TokenServer
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ from omniout.deliver.auth import (
     open_credentials,
 )
 from omniout.errors import ConfigError
+from tests.doc_examples import example
 
 ROUTES = """
 routes:
@@ -168,3 +169,15 @@ credentials:
 
     assert caught.value.key == "credentials.erp.token"
     assert "cannot be read: No such file or directory" in caught.value.reason
+
+
+def test_the_readme_overview_loads_and_opens(tmp_path: Path) -> None:
+    path = example("overview", tmp_path)
+    settings = load_settings(path)
+
+    opened = open_credentials(
+        settings.credentials, file=str(path), environ={"ERP_TOKEN": "t"}
+    )
+
+    assert isinstance(opened["erp"], BearerToken)
+    assert settings.routes[0].endpoint.credential == "erp"

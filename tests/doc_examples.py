@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["example"]
 
-_DOC = Path(__file__).parents[2] / "docs" / "readme" / "auth.md"
+_DOC = Path(__file__).parents[1] / "docs" / "readme" / "auth.md"
 _BLOCK = re.compile(r"```yaml\n# example: (\S+)\n(.*?)```", re.DOTALL)
 
 
