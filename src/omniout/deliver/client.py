@@ -62,7 +62,7 @@ class Deliverer:
     ``verify`` is ``True`` (the system's trust store), ``False`` (no
     certificate check) or an ``ssl.SSLContext``; ``cert`` adds a client
     certificate for mutual TLS (loaded into that context). At most
-    ``max_connections`` connections are open at once, over all endpoints.
+    ``max_connections`` connections are open at once in each pool.
     ``sleep`` is what the retry loop awaits between attempts. Redirects are
     not followed and cookies are never kept. Call ``aclose`` when done.
 
