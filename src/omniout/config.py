@@ -30,6 +30,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from omniout.deliver.auth.settings import CredentialSettings, check_references
 from omniout.deliver.policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from omniout.errors import ConfigError
 
@@ -133,6 +134,8 @@ class EndpointSettings(_Section):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # The name of an entry of the top-level ``credentials:`` section.
+    credential: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -189,6 +192,9 @@ class Settings(BaseSettings):
     admin: AdminSettings = AdminSettings()
     log_format: Literal["text", "json"] = "text"
     routes: list[RouteSettings] = Field(min_length=1)
+    credentials: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")], CredentialSettings
+    ] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_route_names(self) -> Settings:
@@ -231,9 +237,15 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError(file, "", "must be a mapping of settings")
     data = _expand(data, file, "")
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise _config_error(file, exc) from None
+    endpoints = [
+        (f"routes[{i}].endpoint", r.endpoint.credential, r.endpoint.headers)
+        for i, r in enumerate(settings.routes)
+    ]
+    check_references(settings.credentials, endpoints, file)
+    return settings
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -24,6 +24,7 @@ from omniout.mapping import Expression, Mapping
 __all__ = ["Route", "UrlTemplate", "compile_routes"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 
 class UrlTemplate:
@@ -31,7 +32,9 @@ class UrlTemplate:
 
     Values are percent-encoded whole (``/``, ``@``, ``?`` and ``#`` too), and
     placeholders may only stand after the authority, so event data can never
-    change the scheme, host or port of a request (RFC 3986 section 3).
+    change the scheme, host or port of a request (RFC 3986 section 3). A
+    value of ``.`` or ``..`` is refused: clients remove dot segments from a
+    path, encoded or not (section 5.2.4), so it would climb out of it.
     """
 
     __slots__ = ("_parts", "fields")
@@ -53,7 +56,10 @@ class UrlTemplate:
             value = _lookup(event, out[index])
             if value is None:
                 raise MappingError(f"URL placeholder {{{out[index]}}} has no value")
-            out[index] = quote(str(value), safe="")
+            text = str(value)
+            if text in _DOT_SEGMENTS:
+                raise MappingError(f"URL placeholder {{{out[index]}}} is {text!r}")
+            out[index] = quote(text, safe="")
         return "".join(out)
 
 
@@ -75,6 +81,7 @@ class Route:
     pause_when_exhausted: bool
     ordering: str
     dead_letter_topic: str
+    credential: str | None = None
 
     def matches(self, event: dict[str, Any]) -> bool:
         if self.condition is None:
@@ -108,6 +115,7 @@ class Route:
             headers=headers,
             body=body,
             timeout=self.timeout,
+            credential=self.credential,
         )
 
 
@@ -151,6 +159,7 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
         pause_when_exhausted=settings.retry.on_exhausted == "pause",
         ordering=settings.ordering,
         dead_letter_topic=settings.dlq_topic,
+        credential=endpoint.credential,
     )
 
 

@@ -22,6 +22,7 @@ from omniout.consume.consumer import Consumer
 from omniout.deadletter import DeadLetterWriter
 from omniout.decode import Decoder, KnownSchema, RegistryClient, SchemaStore
 from omniout.deliver import Deliverer
+from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
@@ -43,6 +44,7 @@ async def serve(
 ) -> None:
     """Run one consumer-group member until ``stopping`` is set."""
     routes = compile_routes(settings.routes, file=config_file)
+    credentials = open_credentials(settings.credentials, file=config_file)
     store = SchemaStore.load(settings.schemas_dir)
     async with contextlib.AsyncExitStack() as stack:
         registry = None
@@ -63,7 +65,7 @@ async def serve(
         await producer.start()
         stack.push_async_callback(producer.stop)
 
-        deliverer = Deliverer()
+        deliverer = Deliverer(credentials=credentials)
         stack.push_async_callback(deliverer.aclose)
 
         pipeline = Pipeline(

@@ -81,3 +81,27 @@ def test_a_syntax_error_names_the_route_and_row() -> None:
 
     assert caught.value.file == "c.yaml"
     assert caught.value.key == "routes[0].mapping.total"
+
+
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_a_dot_segment_from_the_event_is_a_mapping_error(dots: str) -> None:
+    template = UrlTemplate("https://oms.example/orders/{id}/lines")
+
+    with pytest.raises(MappingError, match="URL placeholder"):
+        template.render({"id": dots})
+
+
+def test_dots_inside_a_value_are_kept() -> None:
+    url = UrlTemplate("https://oms.example/orders/{id}").render({"id": "..."})
+
+    assert url == "https://oms.example/orders/..."
+
+
+def test_the_request_names_the_endpoints_credential() -> None:
+    endpoint = {"url": "https://oms.example/orders", "credential": "oms"}
+    compiled = compile_routes([route(endpoint=endpoint)])[0]
+
+    request = compiled.request({"EventUuid": "u-1"}, "u-1")
+
+    assert request.credential == "oms"
+    assert all(name != "Authorization" for name, _ in request.headers)

@@ -21,6 +21,7 @@ from omniout.cli import dlq, offsets
 from omniout.cli.common import ConfigOption, fail
 from omniout.config import Settings, load_settings
 from omniout.decode import KnownSchema, SchemaStore
+from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError, EventError
 from omniout.publish import open_input, prepare, read_events, send
 from omniout.routing import compile_routes
@@ -87,6 +88,10 @@ def check(
 ) -> None:
     """Validate the config; with --route and --event, print the request."""
     settings = settings_or_exit(config)
+    try:
+        open_credentials(settings.credentials, file=str(config))
+    except ConfigError as exc:
+        fail(str(exc))
     if route is None and event is None:
         typer.echo(f"{config}: OK, {len(settings.routes)} route(s)")
         return
