@@ -1,4 +1,4 @@
-"""The config examples of docs/readme/auth.md, for tests that run them.
+"""The config examples of README.md, for tests that run them.
 
 Each example is a YAML block whose first line is ``# example: NAME``; the
 tests write it to a file and load it as the service would, so the README
@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["example"]
 
-_DOC = Path(__file__).parents[1] / "docs" / "readme" / "auth.md"
+_DOC = Path(__file__).parents[1] / "README.md"
 _BLOCK = re.compile(r"```yaml\n# example: (\S+)\n(.*?)```", re.DOTALL)
 
 

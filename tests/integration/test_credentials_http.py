@@ -112,7 +112,7 @@ async def test_api_keys_go_in_a_header_or_the_query(
 
 
 def expected_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
-    # The receiver's check shown in docs/readme/auth.md.
+    # The receiver's check shown in README.md.
     key = base64.b64decode(secret.removeprefix("whsec_"))
     content = f"{msg_id}.{timestamp}.".encode() + body
     return "v1," + base64.b64encode(hmac.new(key, content, "sha256").digest()).decode()
