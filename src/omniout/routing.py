@@ -34,7 +34,7 @@ class UrlTemplate:
     change the scheme, host or port of a request (RFC 3986 section 3).
     """
 
-    __slots__ = ("_parts", "fields")
+    __slots__ = ("_parts", "fields", "origin")
 
     def __init__(self, template: str) -> None:
         scheme_end = template.find("://") + 3
@@ -42,6 +42,9 @@ class UrlTemplate:
         authority = template if path_start < 0 else template[:path_start]
         if "{" in authority:
             raise ValueError("placeholders may only follow the host and port")
+        # scheme://host:port without user info or query: a metrics label.
+        host = authority[scheme_end:].partition("?")[0].rpartition("@")[2]
+        self.origin = authority[:scheme_end] + host
         self._parts = _PLACEHOLDER.split(template)
         self.fields = tuple(self._parts[1::2])
 

@@ -24,6 +24,7 @@ from omniout.publish import open_input, prepare, read_events, send
 from omniout.routing import compile_routes
 from omniout.service import install_signal_handlers, serve
 from omniout.telemetry.logs import configure_logging
+from omniout.telemetry.tracing import setup_tracing
 
 __all__ = ["app", "main"]
 
@@ -152,11 +153,24 @@ def publish(
         fail(f"{exc.reason}; nothing was sent")
     if not records:
         fail("no events in the input; nothing was sent")
+    try:
+        tracing = setup_tracing("omniout-publish")
+    except ConfigError as exc:
+        fail(str(exc))
     with Progress(transient=True, disable=len(records) < 1000) as bar:
         task = bar.add_task(f"Publishing to {topic}", total=len(records))
-        asyncio.run(
-            send(settings, topic, records, progress=lambda n: bar.advance(task, n))
-        )
+        try:
+            asyncio.run(
+                send(
+                    settings,
+                    topic,
+                    records,
+                    progress=lambda n: bar.advance(task, n),
+                    tracer=tracing.tracer,
+                )
+            )
+        finally:
+            tracing.shutdown()
     typer.echo(f"Published {len(records)} event(s) to {topic}")
 
 
@@ -185,6 +199,10 @@ def _level(name: str) -> int:
 def main() -> None:
     app(prog_name="omniout")
 
+
+# Commands in modules of their own register themselves on ``app``; imported
+# last because they import the helpers above.
+import omniout.cli.invoke  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

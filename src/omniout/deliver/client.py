@@ -19,6 +19,7 @@ from types import TracebackType
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from omniout.deliver.policy import RetryPolicy
 from omniout.deliver.request import OutboundRequest, Response
@@ -28,6 +29,7 @@ from omniout.deliver.retry import (
     SleepFn,
     deliver_with_retries,
 )
+from omniout.deliver.tracing import TracedAttempts
 from omniout.errors import DeliveryError
 
 __all__ = ["CertFiles", "Deliverer"]
@@ -61,7 +63,9 @@ class Deliverer:
     certificate for mutual TLS (loaded into that context). At most
     ``max_connections`` connections are open at once, over all endpoints.
     ``sleep`` is what the retry loop awaits between attempts. Redirects are
-    not followed and cookies are never kept. Call ``aclose`` when done.
+    not followed and cookies are never kept. ``tracer`` makes one CLIENT
+    span per attempt of ``deliver`` and sends its ``traceparent``. Call
+    ``aclose`` when done.
     """
 
     def __init__(
@@ -71,7 +75,9 @@ class Deliverer:
         cert: CertFiles | None = None,
         max_connections: int = 100,
         sleep: SleepFn = asyncio.sleep,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._tracer = tracer or NoOpTracer()
         self._ssl = _ssl_context(verify, cert)
         self._max_connections = max_connections
         self._sleep = sleep
@@ -140,8 +146,13 @@ class Deliverer:
         the retry budget is spent; either way it carries the last status, a
         body excerpt, the attempt count and the first and last attempt times.
         """
+        attempts = TracedAttempts(self._tracer, self.send, on_attempt)
         return await deliver_with_retries(
-            self.send, request, policy, sleep=self._sleep, on_attempt=on_attempt
+            attempts.send,
+            request,
+            policy,
+            sleep=self._sleep,
+            on_attempt=attempts.report,
         )
 
     async def _exchange(self, request: OutboundRequest) -> httpx.Response:
