@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -37,6 +43,9 @@ class Metrics:
     """The service's counters, histograms and gauges, in their own registry."""
 
     def __init__(self) -> None:
+        # The *_created series (when each counter was made) double the page
+        # for no use here. prometheus_client has one switch per process.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.consumed = Counter(
