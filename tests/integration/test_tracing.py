@@ -8,8 +8,10 @@ Jaeger's query API.
 
 from __future__ import annotations
 
+import io
+import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from omniout.publish import prepare, send
+from omniout.telemetry.logs import TextFormatter, TraceIdFilter
 from omniout.telemetry.tracing import setup_tracing
 from tests.integration.conftest import OTLP, TopicFactory
 from tests.integration.engine import (
@@ -44,6 +47,24 @@ def service(monkeypatch: pytest.MonkeyPatch) -> str:
     return name
 
 
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """The service's log lines, formatted as ``omniout run`` writes them."""
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(TextFormatter())
+    handler.addFilter(TraceIdFilter())
+    omniout = logging.getLogger("omniout")
+    omniout.addHandler(handler)
+    level = omniout.level
+    omniout.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        omniout.removeHandler(handler)
+        omniout.setLevel(level)
+
+
 async def publish_one(kafka: str, topic: str, event: dict[str, Any]) -> None:
     """What ``omniout publish`` does: one PRODUCER span, its context in headers."""
     config = settings(kafka, topic, "http://127.0.0.1:9/unused", Path("."))
@@ -56,7 +77,11 @@ async def publish_one(kafka: str, topic: str, event: dict[str, Any]) -> None:
 
 
 async def test_one_trace_holds_publish_process_each_attempt_and_the_receiver(
-    kafka: str, new_topic: TopicFactory, tmp_path: Path, service: str
+    kafka: str,
+    new_topic: TopicFactory,
+    tmp_path: Path,
+    service: str,
+    log_lines: io.StringIO,
 ) -> None:
     topic = await new_topic("traced")
     event = order(1)
@@ -111,6 +136,15 @@ async def test_one_trace_holds_publish_process_each_attempt_and_the_receiver(
     assert {s.service for s in served} == {f"{service}-receiver"}
     assert {s.parent_id for s in served} == {first.span_id, second.span_id}
     assert all(s.tags["span.kind"] == "server" for s in served)
+    delivered = [
+        line for line in log_lines.getvalue().splitlines() if "Delivered" in line
+    ]
+    assert len(delivered) == 1
+    assert delivered[0].endswith(
+        f"Delivered with HTTP 200 after 2 attempt(s) route=orders topic={topic} "
+        f"partition=0 offset=0 request_id={event['EventUuid']} "
+        f"trace_id={trace.trace_id}"
+    )
 
 
 async def test_a_dead_lettered_event_shows_its_dead_letter_publish_as_an_error(
