@@ -16,7 +16,9 @@ Three tracers are compared in the same run, in rotating rounds:
   ``traceparent`` out, nothing exported), as without an OTLP endpoint;
 - the SDK tracer with the batch span processor, its spans encoded to OTLP
   protobuf as the exporter would (not sent); the encoding thread's CPU is
-  counted, and each round ends after every span is encoded.
+  counted, and each round ends after every span is encoded;
+- the same with one event in ten sampled (``OTEL_TRACES_SAMPLER=traceidratio``,
+  ``OTEL_TRACES_SAMPLER_ARG=0.1``), the others left unrecorded.
 
 Reported: CPU microseconds per event (median round) and their ratio.
 
@@ -42,6 +44,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import NoOpTracer, Tracer
 
 from omniout.config import RouteSettings
@@ -169,6 +172,17 @@ def pipeline(tracer: Tracer, deliverer: Deliverer, ledger: MemoryLedger) -> Pipe
     )
 
 
+def exporting(
+    provider: TracerProvider, exporter: SpanExporter, events: int
+) -> tuple[TracerProvider, BatchSpanProcessor]:
+    # A queue that holds a whole round: no span is dropped, all are encoded.
+    processor = BatchSpanProcessor(
+        exporter, max_queue_size=events * 8, max_export_batch_size=512
+    )
+    provider.add_span_processor(processor)
+    return provider, processor
+
+
 async def one_round(tracer: Tracer, batch: list[ConsumerRecord]) -> float:
     """CPU seconds for ``batch`` through the consumer's path."""
     ledger = MemoryLedger()
@@ -187,15 +201,17 @@ async def bench(args: argparse.Namespace) -> None:
     publisher = TracerProvider().get_tracer("publisher")
     batch = records(args.events, publisher)
     exporter = EncodingExporter()
-    provider = TracerProvider()
-    processor = BatchSpanProcessor(
-        exporter, max_queue_size=args.events * 8, max_export_batch_size=512
+    provider, processor = exporting(TracerProvider(), exporter, args.events)
+    sampled, sampled_processor = exporting(
+        TracerProvider(sampler=TraceIdRatioBased(0.1)),
+        EncodingExporter(),
+        args.events,
     )
-    provider.add_span_processor(processor)
     variants: dict[str, Tracer] = {
         "no-op tracer (baseline)": NoOpTracer(),
         "SDK tracer, not exported": TracerProvider().get_tracer("omniout"),
         "SDK tracer, batch export": provider.get_tracer("omniout"),
+        "same, 10% sampled": sampled.get_tracer("omniout"),
     }
     rounds: dict[str, list[float]] = {name: [] for name in variants}
     await one_round(NoOpTracer(), batch[:200])  # warm-up: imports, caches
@@ -205,10 +221,13 @@ async def bench(args: argparse.Namespace) -> None:
         for name in names[shift:] + names[:shift]:
             began = time.process_time()
             await one_round(variants[name], batch)
-            processor.force_flush()  # the export of this round's spans counts
+            # The export of this round's spans counts.
+            processor.force_flush()
+            sampled_processor.force_flush()
             rounds[name].append(time.process_time() - began)
     spans_per_event = exporter.spans / (args.events * args.rounds)
     provider.shutdown()
+    sampled.shutdown()
     report(rounds, args, spans_per_event)
 
 
