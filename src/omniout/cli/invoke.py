@@ -11,6 +11,7 @@ bad argument (nothing sent).
 from __future__ import annotations
 
 import asyncio
+import logging
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from omniout.errors import ConfigError, EventError, LedgerError
 from omniout.invoke import Invocation, Invoker
 from omniout.ledger import LedgerWriter, open_ledger
 from omniout.routing import compile_routes
+from omniout.telemetry.logs import configure_logging
 from omniout.telemetry.tracing import setup_tracing
 
 __all__ = ["invoke"]
@@ -42,6 +44,8 @@ def invoke(
 ) -> None:
     """Deliver one event on a route now and print the endpoint's answer."""
     settings = settings_or_exit(config)
+    # The outcome is printed below; only what goes wrong besides is logged.
+    configure_logging(settings.log_format, logging.ERROR)
     routes = compile_routes(settings.routes, file=str(config))
     if route not in {r.name for r in routes}:
         names = ", ".join(sorted(r.name for r in routes))

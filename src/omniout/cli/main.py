@@ -153,6 +153,7 @@ def publish(
         fail(f"{exc.reason}; nothing was sent")
     if not records:
         fail("no events in the input; nothing was sent")
+    configure_logging(settings.log_format, logging.WARNING)
     try:
         tracing = setup_tracing("omniout-publish")
     except ConfigError as exc:
