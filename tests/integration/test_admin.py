@@ -32,12 +32,16 @@ async def test_ready_only_after_joining_and_metrics_count_what_was_sent(
     kafka: str, new_topic: TopicFactory, tmp_path: Path
 ) -> None:
     topic = await new_topic("admin")
-    events = [order(n, Order_Id__c=f"801{n}") for n in range(3)]
-    await produce_orders(kafka, topic, events, key_field="Order_Id__c")
+    events = [order(n, Order_Id__c=f"801{n}") for n in range(1, 4)]
+    free = order(0, Order_Id__c="8010")  # a total of 0: the condition skips it
+    await produce_orders(kafka, topic, [*events, free], key_field="Order_Id__c")
     await produce(kafka, topic, [(None, b"not avro")])
 
     async with Receiver() as receiver:
-        config = with_admin(settings(kafka, topic, receiver.url + "/o", tmp_path))
+        route = settings(
+            kafka, topic, receiver.url + "/o", tmp_path, condition="Total_Amount__c > 0"
+        )
+        config = with_admin(route)
         async with (
             serving(config) as url,
             httpx.AsyncClient(base_url=url) as admin,
@@ -50,7 +54,7 @@ async def test_ready_only_after_joining_and_metrics_count_what_was_sent(
                 answers.append(await admin.get("/readyz"))
             alive = await admin.get("/healthz")
             await receiver.wait_for(len(events))
-            text = await _settled_metrics(admin, consumed=4.0, topic=topic)
+            text = await _settled_metrics(admin, consumed=5.0, topic=topic)
 
     assert first.status_code == 503
     assert first.json()["ready"] is False
@@ -59,10 +63,11 @@ async def test_ready_only_after_joining_and_metrics_count_what_was_sent(
     assert answers[-1].json() == {"ready": True}
     assert alive.status_code == 200
     found = samples(text)
-    route = (("route", "orders"),)
+    route_label = (("route", "orders"),)
     endpoint = (("endpoint", receiver.url), ("route", "orders"))
-    assert found["omniout_events_consumed_total", (("topic", topic),)] == 4
-    assert found["omniout_events_delivered_total", route] == 3
+    assert found["omniout_events_consumed_total", (("topic", topic),)] == 5
+    assert found["omniout_events_delivered_total", route_label] == 3
+    assert found["omniout_events_filtered_total", route_label] == 1
     dead = (("kind", "decode"), ("route", "orders"))
     assert found["omniout_events_dead_lettered_total", dead] == 1
     assert found["omniout_delivery_attempts_count", endpoint] == 3

@@ -15,7 +15,14 @@ from aiohttp import web
 from omniout.ledger import open_ledger
 from tests.integration.admin import serving, wait_ready, with_admin
 from tests.integration.conftest import TopicFactory
-from tests.integration.engine import ORDER_SCHEMA, SCHEMAS, order, settings
+from tests.integration.engine import (
+    ORDER_SCHEMA,
+    SCHEMAS,
+    encode,
+    order,
+    produce,
+    settings,
+)
 from tests.integration.receiver import Delivery, Receiver
 
 pytestmark = pytest.mark.integration
@@ -66,6 +73,9 @@ async def test_post_invoke_returns_the_answer_and_the_ledger_records_it(
             unknown = await admin.post("/invoke/nope", json=event)
             bad_timeout = await admin.post("/invoke/orders?timeout=x", json=event)
             not_json = await admin.post("/invoke/orders", content=b"{")
+            # The invoked event comes from Kafka too: the ledger suppresses it.
+            await produce(kafka, topic, [(None, encode(event))])
+            duplicates = await _duplicates(admin)
 
     assert answer.status_code == 200
     body = answer.json()
@@ -93,6 +103,21 @@ async def test_post_invoke_returns_the_answer_and_the_ledger_records_it(
     assert "no route named 'nope'" in unknown.json()["error"]
     assert bad_timeout.status_code == 400
     assert not_json.status_code == 400
+    assert duplicates == 1
+    assert receiver.keys().count(event["EventUuid"]) == 1
+
+
+async def _duplicates(admin: httpx.AsyncClient, within: float = 20) -> float:
+    line = 'omniout_events_duplicate_total{route="orders"} '
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        text = (await admin.get("/metrics")).text
+        found = [ln for ln in text.splitlines() if ln.startswith(line)]
+        if found:
+            return float(found[0].removeprefix(line))
+        await asyncio.sleep(0.1)
+    return 0.0
 
 
 def write_config(tmp_path: Path, url: str) -> Path:
