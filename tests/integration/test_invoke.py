@@ -73,6 +73,7 @@ async def test_post_invoke_returns_the_answer_and_the_ledger_records_it(
             unknown = await admin.post("/invoke/nope", json=event)
             bad_timeout = await admin.post("/invoke/orders?timeout=x", json=event)
             not_json = await admin.post("/invoke/orders", content=b"{")
+            no_id = await admin.post("/invoke/orders", json={"Total_Amount__c": 1})
             # The invoked event comes from Kafka too: the ledger suppresses it.
             await produce(kafka, topic, [(None, encode(event))])
             duplicates = await _duplicates(admin)
@@ -103,6 +104,11 @@ async def test_post_invoke_returns_the_answer_and_the_ledger_records_it(
     assert "no route named 'nope'" in unknown.json()["error"]
     assert bad_timeout.status_code == 400
     assert not_json.status_code == 400
+    assert no_id.status_code == 422
+    assert no_id.json() == {
+        "error": "route 'orders': request id field 'EventUuid' is empty",
+        "kind": "mapping",
+    }
     assert duplicates == 1
     assert receiver.keys().count(event["EventUuid"]) == 1
 
