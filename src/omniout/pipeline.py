@@ -6,6 +6,11 @@ delivered, or written to a dead-letter topic. Writes that must not be skipped
 (the ledger, the dead-letter topic) are retried until they succeed; if the
 service stops first, :class:`Abandoned` is raised and the offset stays
 uncommitted, so the record is consumed again later.
+
+Each step runs in a span under the record's current span (the consumer's
+``process`` span): ``decode``, ``map``, the HTTP attempts, ``ledger write``
+and, for a dead letter, its ``publish`` span, whose ``traceparent`` the dead
+letter carries. Counters and histograms go to :class:`Metrics`.
 """
 
 from __future__ import annotations
@@ -15,13 +20,19 @@ import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
+    MESSAGING_MESSAGE_ID,
+)
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from omniout.deadletter import DeadLetter, DeadLetterWriter
 from omniout.decode import Decoder, KnownSchema
-from omniout.deliver import Deliverer, DeliveryResult
+from omniout.deliver import AttemptInfo, Deliverer, DeliveryResult
 from omniout.errors import (
     DeadLetterError,
     DecodeError,
@@ -33,6 +44,9 @@ from omniout.errors import (
 )
 from omniout.ledger import Ledger, LedgerEntry, LedgerLookup, LedgerWriter
 from omniout.routing import Route
+from omniout.telemetry.metrics import Metrics
+from omniout.telemetry.spans import EVENT_UUID, ROUTE, failed, producing
+from omniout.telemetry.tracing import traceparent
 
 __all__ = ["Abandoned", "Outcome", "Pipeline"]
 
@@ -77,6 +91,8 @@ class Pipeline:
         stopping: asyncio.Event,
         redeliver: bool = False,
         persist_backoff: float = 0.5,
+        tracer: Tracer | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._routes: dict[str, list[Route]] = {}
         for route in routes:
@@ -97,6 +113,8 @@ class Pipeline:
         self._redeliver = redeliver
         self._persist_backoff = persist_backoff
         self.pauser: PartitionPauser | None = None
+        self._tracer = tracer or NoOpTracer()
+        self.metrics = metrics or Metrics()
 
     def routes(self, topic: str) -> list[Route]:
         return self._routes.get(topic, [])
@@ -111,13 +129,19 @@ class Pipeline:
     async def _run(self, route: Route, record: ConsumerRecord) -> Outcome:
         request_id = ""
         try:
-            event = await self._decode(route, record)
+            with self._tracer.start_as_current_span(
+                "decode", attributes={ROUTE: route.name}
+            ):
+                event = await self._decode(route, record)
             if not route.matches(event):
                 logger.debug("Filtered by condition", extra=_context(route, record))
+                self.metrics.filtered.labels(route.name).inc()
                 return Outcome.FILTERED
             request_id = route.request_id(event)
+            _describe_event(event, request_id)
             return await self._deliver(route, record, event, request_id)
         except EventError as exc:
+            failed(trace.get_current_span(), exc, exc.reason)
             letter = DeadLetter(
                 record=record, error=exc, route=route.name, request_id=request_id
             )
@@ -145,11 +169,16 @@ class Pipeline:
             logger.info(
                 "Suppressed duplicate", extra=_context(route, record, request_id)
             )
+            self.metrics.duplicates.labels(route.name).inc()
             return Outcome.DUPLICATE
-        request = route.request(event, request_id)
+        with self._tracer.start_as_current_span("map", attributes={ROUTE: route.name}):
+            request = route.request(event, request_id)
+        began = time.perf_counter()
         try:
             result = await self._deliver_with_policy(route, record, request)
         except DeliveryError as exc:
+            self._observe(route, exc.attempts, began)
+            failed(trace.get_current_span(), exc, exc.reason)
             letter = DeadLetter(
                 record=record,
                 error=exc,
@@ -162,6 +191,8 @@ class Pipeline:
             await self._dead_letter(route, letter)
             await self._record(route, record, request_id, "dead-lettered", exc)
             return Outcome.DEAD_LETTERED
+        self._observe(route, result.attempts, began)
+        self.metrics.delivered.labels(route.name).inc()
         await self._record(route, record, request_id, "delivered", result)
         logger.info(
             "Delivered with HTTP %d after %d attempt(s)",
@@ -176,10 +207,18 @@ class Pipeline:
     ) -> DeliveryResult:
         """Deliver; a route that pauses instead of dead-lettering keeps trying."""
         paused = False
+        retried = self.metrics.retried.labels(route.name)
+
+        def count_retry(info: AttemptInfo) -> None:
+            if info.sleep is not None:
+                retried.inc()
+
         try:
             while True:
                 try:
-                    return await self._deliverer.deliver(request, route.policy)
+                    return await self._deliverer.deliver(
+                        request, route.policy, on_attempt=count_retry
+                    )
                 except DeliveryError as exc:
                     if not (exc.retriable and route.pause_when_exhausted):
                         raise
@@ -228,13 +267,29 @@ class Pipeline:
             partition=record.partition,
             offset=record.offset,
         )
-        await self._persist(lambda: self._writer.record(entry), "ledger")
+        with self._tracer.start_as_current_span(
+            "ledger write", attributes={ROUTE: route.name}
+        ):
+            await self._persist(lambda: self._writer.record(entry), "ledger")
 
     async def _dead_letter(self, route: Route, letter: DeadLetter) -> None:
-        await self._persist(
-            lambda: self._dead_letters.write(route.dead_letter_topic, letter),
-            "dead-letter topic",
-        )
+        topic = route.dead_letter_topic
+        with producing(self._tracer, topic, letter.request_id) as span:
+            span.set_attribute(ROUTE, route.name)
+            # The dead letter is a failure of the event: its span says so,
+            # and its traceparent leads from the dead letter to this trace.
+            failed(span, letter.error, letter.error.reason)
+            letter = replace(letter, traceparent=traceparent(span))
+            await self._persist(
+                lambda: self._dead_letters.write(topic, letter), "dead-letter topic"
+            )
+        self.metrics.dead_lettered.labels(route.name, letter.error.kind).inc()
+
+    def _observe(self, route: Route, attempts: int, began: float) -> None:
+        endpoint = route.url.origin
+        seconds = time.perf_counter() - began
+        self.metrics.delivery_seconds.labels(route.name, endpoint).observe(seconds)
+        self.metrics.attempts.labels(route.name, endpoint).observe(attempts)
 
     async def _persist(self, write: Callable[[], Awaitable[T]], what: str) -> T:
         """Retry a write that may not be skipped, until it succeeds or we stop."""
@@ -249,6 +304,17 @@ class Pipeline:
             logger.warning("The %s failed, retrying in %.1fs: %s", what, delay, failure)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+
+def _describe_event(event: dict[str, Any], request_id: str) -> None:
+    """Name the event on the record's span, for searches by id."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    span.set_attribute(MESSAGING_MESSAGE_ID, request_id)
+    uuid = event.get("EventUuid")
+    if uuid:
+        span.set_attribute(EVENT_UUID, str(uuid))
 
 
 def _context(

@@ -37,7 +37,7 @@ class UrlTemplate:
     path, encoded or not (section 5.2.4), so it would climb out of it.
     """
 
-    __slots__ = ("_parts", "fields")
+    __slots__ = ("_parts", "fields", "origin")
 
     def __init__(self, template: str) -> None:
         scheme_end = template.find("://") + 3
@@ -45,6 +45,9 @@ class UrlTemplate:
         authority = template if path_start < 0 else template[:path_start]
         if "{" in authority:
             raise ValueError("placeholders may only follow the host and port")
+        # scheme://host:port without user info or query: a metrics label.
+        host = authority[scheme_end:].partition("?")[0].rpartition("@")[2]
+        self.origin = authority[:scheme_end] + host
         self._parts = _PLACEHOLDER.split(template)
         self.fields = tuple(self._parts[1::2])
 

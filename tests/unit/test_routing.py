@@ -105,3 +105,17 @@ def test_the_request_names_the_endpoints_credential() -> None:
 
     assert request.credential == "oms"
     assert all(name != "Authorization" for name, _ in request.headers)
+
+
+@pytest.mark.parametrize(
+    ("template", "origin"),
+    [
+        ("https://api.example.test/orders/{Order_Number__c}", "https://api.example.test"),
+        ("http://user:secret@127.0.0.1:9000/o", "http://127.0.0.1:9000"),
+        ("http://127.0.0.1:9000?x=1", "http://127.0.0.1:9000"),
+    ],
+)
+def test_the_origin_of_a_url_template_has_no_path_user_info_or_query(
+    template: str, origin: str
+) -> None:
+    assert UrlTemplate(template).origin == origin

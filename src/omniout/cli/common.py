@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from omniout.config import Settings, load_settings
 from omniout.errors import ConfigError, OmniOutError, UnknownTopicError
+from omniout.routing import compile_routes
 
 __all__ = [
     "ConfigOption",
@@ -26,6 +27,7 @@ __all__ = [
     "load_or_exit",
     "numbers",
     "run_or_exit",
+    "settings_or_exit",
 ]
 
 T = TypeVar("T")
@@ -44,6 +46,16 @@ JsonOption = Annotated[
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"omniout: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def settings_or_exit(config: Path) -> Settings:
+    """The settings with every route compiled once, or exit 2 with the error."""
+    try:
+        settings = load_settings(config)
+        compile_routes(settings.routes, file=str(config))
+    except ConfigError as exc:
+        fail(str(exc))
+    return settings
 
 
 def load_or_exit(config: Path) -> Settings:

@@ -18,8 +18,9 @@ import typer
 from rich.progress import Progress
 
 from omniout.cli import dlq, offsets
-from omniout.cli.common import ConfigOption, fail
-from omniout.config import Settings, load_settings
+from omniout.cli.common import ConfigOption, fail, settings_or_exit
+from omniout.cli.invoke import invoke
+from omniout.config import Settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError, EventError
@@ -27,6 +28,7 @@ from omniout.publish import open_input, prepare, read_events, send
 from omniout.routing import compile_routes
 from omniout.service import install_signal_handlers, serve
 from omniout.telemetry.logs import configure_logging
+from omniout.telemetry.tracing import setup_tracing
 
 __all__ = ["app", "main"]
 
@@ -40,15 +42,7 @@ app = typer.Typer(
 
 app.add_typer(offsets.app, name="offsets")
 app.add_typer(dlq.app, name="dlq")
-
-def settings_or_exit(config: Path) -> Settings:
-    try:
-        settings = load_settings(config)
-        compile_routes(settings.routes, file=str(config))
-    except ConfigError as exc:
-        fail(str(exc))
-    return settings
-
+app.command()(invoke)
 
 @app.command()
 def run(
@@ -149,11 +143,25 @@ def publish(
         fail(f"{exc.reason}; nothing was sent")
     if not records:
         fail("no events in the input; nothing was sent")
+    configure_logging(settings.log_format, logging.WARNING)
+    try:
+        tracing = setup_tracing("omniout-publish")
+    except ConfigError as exc:
+        fail(str(exc))
     with Progress(transient=True, disable=len(records) < 1000) as bar:
         task = bar.add_task(f"Publishing to {topic}", total=len(records))
-        asyncio.run(
-            send(settings, topic, records, progress=lambda n: bar.advance(task, n))
-        )
+        try:
+            asyncio.run(
+                send(
+                    settings,
+                    topic,
+                    records,
+                    progress=lambda n: bar.advance(task, n),
+                    tracer=tracing.tracer,
+                )
+            )
+        finally:
+            tracing.shutdown()
     typer.echo(f"Published {len(records)} event(s) to {topic}")
 
 
@@ -181,6 +189,7 @@ def _level(name: str) -> int:
 
 def main() -> None:
     app(prog_name="omniout")
+
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from types import TracebackType
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from omniout.deliver.auth.base import Credential
 from omniout.deliver.policy import RetryPolicy
@@ -31,6 +32,7 @@ from omniout.deliver.retry import (
     SleepFn,
     deliver_with_retries,
 )
+from omniout.deliver.tracing import TracedAttempts
 from omniout.errors import DeliveryError
 
 __all__ = ["CertFiles", "Deliverer"]
@@ -64,7 +66,9 @@ class Deliverer:
     certificate for mutual TLS (loaded into that context). At most
     ``max_connections`` connections are open at once in each pool.
     ``sleep`` is what the retry loop awaits between attempts. Redirects are
-    not followed and cookies are never kept. Call ``aclose`` when done.
+    not followed and cookies are never kept. ``tracer`` makes one CLIENT
+    span per attempt of ``deliver`` and sends its ``traceparent``. Call
+    ``aclose`` when done.
 
     ``credentials`` are the opened credentials that requests name. Each
     distinct TLS context among them gets a pool of its own (a client
@@ -80,7 +84,9 @@ class Deliverer:
         max_connections: int = 100,
         sleep: SleepFn = asyncio.sleep,
         credentials: Mapping[str, Credential] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
+        self._tracer = tracer or NoOpTracer()
         self._max_connections = max_connections
         self._sleep = sleep
         self._client = self._open_client(_ssl_context(verify, cert))
@@ -182,8 +188,13 @@ class Deliverer:
         the retry budget is spent; either way it carries the last status, a
         body excerpt, the attempt count and the first and last attempt times.
         """
+        attempts = TracedAttempts(self._tracer, self.send, on_attempt)
         return await deliver_with_retries(
-            self.send, request, policy, sleep=self._sleep, on_attempt=on_attempt
+            attempts.send,
+            request,
+            policy,
+            sleep=self._sleep,
+            on_attempt=attempts.report,
         )
 
     async def _exchange(
