@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from aiokafka.structs import ConsumerRecord
 
 from omniout.deadletter import DeadLetter, DeadLetterWriter
-from omniout.decode import Decoder, KnownSchema
+from omniout.decode import DecodedEvent, Decoder, KnownSchema
 from omniout.deliver import Deliverer, DeliveryResult
 from omniout.errors import (
     DeadLetterError,
@@ -30,8 +30,11 @@ from omniout.errors import (
     LedgerError,
     OmniOutError,
     RegistryUnavailableError,
+    ReplyError,
 )
 from omniout.ledger import Ledger, LedgerEntry, LedgerWriter
+from omniout.mapping.cdc import FieldTables, change_bindings, refuse_gap
+from omniout.replies import ReplyWriter, reply_for
 from omniout.routing import Route
 
 __all__ = ["Abandoned", "Outcome", "Pipeline"]
@@ -77,6 +80,8 @@ class Pipeline:
         stopping: asyncio.Event,
         redeliver: bool = False,
         persist_backoff: float = 0.5,
+        replies: ReplyWriter | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._routes: dict[str, list[Route]] = {}
         for route in routes:
@@ -96,6 +101,9 @@ class Pipeline:
         self._stopping = stopping
         self._redeliver = redeliver
         self._persist_backoff = persist_backoff
+        self._replies = replies
+        self._clock = clock
+        self._tables = FieldTables()
         self.pauser: PartitionPauser | None = None
 
     def routes(self, topic: str) -> list[Route]:
@@ -104,19 +112,33 @@ class Pipeline:
     async def process(self, record: ConsumerRecord) -> list[Outcome]:
         """Run one record through every route of its topic."""
         routes = self.routes(record.topic)
+        # Bindings are shared by the record's routes: the CDC field lists
+        # are expanded once per record, not once per route.
+        shared: dict[str, Any] = {"nowMillis": int(self._clock() * 1000)}
         return list(
-            await asyncio.gather(*(self._run(route, record) for route in routes))
+            await asyncio.gather(
+                *(self._run(route, record, shared) for route in routes)
+            )
         )
 
-    async def _run(self, route: Route, record: ConsumerRecord) -> Outcome:
+    async def _run(
+        self, route: Route, record: ConsumerRecord, bindings: dict[str, Any]
+    ) -> Outcome:
         request_id = ""
         try:
-            event = await self._decode(route, record)
-            if not route.matches(event):
+            decoded = await self._decode(route, record)
+            event = decoded.record
+            if not route.takes_gap_events:
+                # Before the condition: a gap means lost changes, which a
+                # route filtering on changeType must not silently skip.
+                refuse_gap(event)
+            if route.uses_changes and "changed" not in bindings:
+                bindings.update(self._changes(decoded))
+            if not route.matches(event, bindings):
                 logger.debug("Filtered by condition", extra=_context(route, record))
                 return Outcome.FILTERED
             request_id = route.request_id(event)
-            return await self._deliver(route, record, event, request_id)
+            return await self._deliver(route, record, event, request_id, bindings)
         except EventError as exc:
             letter = DeadLetter(
                 record=record, error=exc, route=route.name, request_id=request_id
@@ -124,15 +146,21 @@ class Pipeline:
             await self._dead_letter(route, letter)
             return Outcome.DEAD_LETTERED
 
-    async def _decode(self, route: Route, record: ConsumerRecord) -> dict[str, Any]:
+    async def _decode(self, route: Route, record: ConsumerRecord) -> DecodedEvent:
         if record.value is None:
             raise DecodeError("record has no value (a tombstone)")
         reader = self._readers.get(route.name)
-        decoded = await self._persist(
+        return await self._persist(
             lambda: self._decoder.decode(record.value, reader), "schema registry"
         )
-        event: dict[str, Any] = decoded.record
-        return event
+
+    def _changes(self, decoded: DecodedEvent) -> dict[str, Any]:
+        """``changed``/``nulled``/``diffed``, counted in the writer's schema."""
+        writer = decoded.writer
+        if writer is None:
+            return {"changed": [], "nulled": [], "diffed": []}
+        table = self._tables.get(writer.fingerprint, writer.plain)
+        return change_bindings(decoded.record, table)
 
     async def _deliver(
         self,
@@ -140,13 +168,14 @@ class Pipeline:
         record: ConsumerRecord,
         event: dict[str, Any],
         request_id: str,
+        bindings: dict[str, Any],
     ) -> Outcome:
         if not self._redeliver and await self._already_delivered(route, request_id):
             logger.info(
                 "Suppressed duplicate", extra=_context(route, record, request_id)
             )
             return Outcome.DUPLICATE
-        request = route.request(event, request_id)
+        request = route.request(event, request_id, bindings)
         try:
             result = await self._deliver_with_policy(route, record, request)
         except DeliveryError as exc:
@@ -161,8 +190,10 @@ class Pipeline:
             )
             await self._dead_letter(route, letter)
             await self._record(route, record, request_id, "dead-lettered", exc)
+            await self._reply(route, record, request_id, exc)
             return Outcome.DEAD_LETTERED
         await self._record(route, record, request_id, "delivered", result)
+        await self._reply(route, record, request_id, result)
         logger.info(
             "Delivered with HTTP %d after %d attempt(s)",
             result.response.status,
@@ -231,6 +262,19 @@ class Pipeline:
         )
         await self._persist(lambda: self._writer.record(entry), "ledger")
 
+    async def _reply(
+        self,
+        route: Route,
+        record: ConsumerRecord,
+        request_id: str,
+        result: DeliveryResult | DeliveryError,
+    ) -> None:
+        topic, replies = route.reply_topic, self._replies
+        if topic is None or replies is None:
+            return
+        reply = reply_for(route.name, request_id, record, result, now=self._clock())
+        await self._persist(lambda: replies.write(topic, reply), "reply topic")
+
     async def _dead_letter(self, route: Route, letter: DeadLetter) -> None:
         await self._persist(
             lambda: self._dead_letters.write(route.dead_letter_topic, letter),
@@ -243,7 +287,12 @@ class Pipeline:
         while True:
             try:
                 return await write()
-            except (LedgerError, DeadLetterError, RegistryUnavailableError) as exc:
+            except (
+                LedgerError,
+                DeadLetterError,
+                RegistryUnavailableError,
+                ReplyError,
+            ) as exc:
                 failure: OmniOutError = exc
             if self._stopping.is_set():
                 raise Abandoned(f"{what} unavailable while stopping") from failure

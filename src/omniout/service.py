@@ -25,6 +25,7 @@ from omniout.deliver import Deliverer
 from omniout.errors import ConfigError
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
+from omniout.replies import ReplyWriter
 from omniout.routing import Route, compile_routes
 
 __all__ = ["install_signal_handlers", "serve"]
@@ -76,6 +77,7 @@ async def serve(
             DeadLetterWriter(producer),
             stopping=stopping,
             redeliver=redeliver,
+            replies=ReplyWriter(producer),
         )
         kafka = AIOKafkaConsumer(
             **client_options(settings.kafka),

@@ -2,23 +2,33 @@
 
 The engine is jsonatapy (a Rust implementation), kept behind this one small
 wrapper so that it can be swapped for another implementation of the language.
+The helper functions of :mod:`omniout.mapping.functions` are registered on
+each expression as it is compiled.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsonatapy
 
 from omniout.errors import MappingError
+from omniout.mapping.functions import HELPERS
 
 __all__ = ["Expression"]
 
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
 
 class Expression:
-    """A compiled JSONata expression; cheap to evaluate many times."""
+    """A compiled JSONata expression; cheap to evaluate many times.
 
-    __slots__ = ("_compiled", "source")
+    ``variables`` holds every ``$name`` the source mentions (functions and
+    bindings alike), so callers can tell which per-event bindings it needs.
+    """
+
+    __slots__ = ("_compiled", "source", "variables")
 
     def __init__(self, source: str) -> None:
         """Compile ``source``; a syntax error raises MappingError."""
@@ -27,6 +37,9 @@ class Expression:
             self._compiled = jsonatapy.compile(source)
         except ValueError as exc:
             raise MappingError(f"invalid expression {source!r}: {exc}") from None
+        for name, function in HELPERS.items():
+            self._compiled.register(name, function)
+        self.variables = frozenset(_VARIABLE.findall(source))
 
     def evaluate(self, data: Any, bindings: dict[str, Any] | None = None) -> Any:
         """Evaluate against ``data``; a runtime error raises MappingError."""
