@@ -17,6 +17,7 @@ import orjson
 import typer
 from rich.progress import Progress
 
+from omniout.cli.preview import preview_body
 from omniout.config import Settings, load_settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.errors import ConfigError, EventError
@@ -120,7 +121,7 @@ def check(
         typer.echo(f"{name}: {value}")
     typer.echo("")
     if request.body is not None:
-        typer.echo(orjson.dumps(orjson.loads(request.body), option=orjson.OPT_INDENT_2))
+        typer.echo(preview_body(request))
 
 
 @app.command()
