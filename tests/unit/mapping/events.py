@@ -121,7 +121,7 @@ def account_create() -> dict[str, Any]:
 
 def gap_event(change_type: str = "GAP_UPDATE") -> dict[str, Any]:
     """A gap event: the header only, record ids but no values."""
-    event = {key: None for key in account_update()}
+    event: dict[str, Any] = dict.fromkeys(account_update())
     event["EventUuid"] = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
     event["ChangeEventHeader"] = {
         **account_update()["ChangeEventHeader"],
