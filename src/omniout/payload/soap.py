@@ -47,18 +47,17 @@ class SoapFormat:
         root = etree.Element(etree.QName(env, "Envelope"), nsmap={self._prefix: env})
         body = etree.SubElement(root, etree.QName(env, "Body"))
         namespace = self.settings.body_namespace
-        target = body
+        target, declared = body, None
         if self.settings.operation:
-            tag = etree.QName(namespace, self.settings.operation) if namespace else (
-                self.settings.operation
-            )
+            operation = self.settings.operation
+            tag = f"{{{namespace}}}{operation}" if namespace else operation
             nsmap = default_namespace(namespace)
-            target = etree.SubElement(body, tag, nsmap=nsmap)
+            target, declared = etree.SubElement(body, tag, nsmap=nsmap), namespace
         if not isinstance(payload, dict):
             raise MappingError(
                 f"a SOAP body is built from an object, not {type(payload).__name__}"
             )
-        fill(target, payload, namespace)
+        fill(target, payload, namespace, declared)
         return root
 
 

@@ -29,6 +29,7 @@ from omniout.errors import MappingError
 __all__ = ["SAFE_PARSER", "default_namespace", "fill", "to_value"]
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_NIL = f"{{{XSI}}}nil"
 
 # An answer is data from outside: no DTDs, no entities, no network, and no
 # "huge tree" (lxml's guard against documents built to exhaust memory).
@@ -42,30 +43,47 @@ SAFE_PARSER = etree.XMLParser(
 
 
 def fill(
-    parent: etree._Element, payload: dict[str, Any], namespace: str | None
+    parent: etree._Element,
+    payload: dict[str, Any],
+    namespace: str | None,
+    declared: str | None = None,
 ) -> None:
     """Add ``payload``'s keys to ``parent`` as child elements.
 
-    Raises MappingError for a key that is not an XML name or text that XML
-    cannot hold (control characters).
+    ``namespace`` is the one the children take unless they set their own;
+    ``declared`` the default namespace already declared in scope, so that
+    each namespace is declared once, where it starts. Raises MappingError
+    for a key that is not an XML name or text that XML cannot hold (control
+    characters).
     """
     for key, value in payload.items():
-        if key.startswith(("@", "#")):
+        if key[:1] in ("@", "#"):
             continue
-        for item in value if isinstance(value, list) else [value]:
-            _child(parent, key, item, namespace)
+        if isinstance(value, list):
+            for item in value:
+                _child(parent, key, item, namespace, declared)
+        else:
+            _child(parent, key, value, namespace, declared)
 
 
 def _child(
-    parent: etree._Element, name: str, value: Any, namespace: str | None
+    parent: etree._Element,
+    name: str,
+    value: Any,
+    namespace: str | None,
+    declared: str | None,
 ) -> None:
-    own = namespace
     if isinstance(value, dict) and isinstance(value.get("#ns"), str):
-        own = value["#ns"]
-    nsmap = default_namespace(own) if own != _namespace_of(parent) else None
+        namespace = value["#ns"]
+    tag = f"{{{namespace}}}{name}" if namespace else name
     try:
-        element = etree.SubElement(parent, _tag(name, own), nsmap=nsmap)
-        _content(element, value, own)
+        if namespace == declared:
+            element = etree.SubElement(parent, tag)
+        else:
+            element = etree.SubElement(
+                parent, tag, nsmap=default_namespace(namespace)
+            )
+        _content(element, value, namespace)
     except ValueError as exc:
         raise MappingError(f"cannot write element {name!r} as XML: {exc}") from None
 
@@ -82,26 +100,20 @@ def default_namespace(uri: str | None) -> Any:
 def _content(element: etree._Element, value: Any, namespace: str | None) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            if key.startswith("@"):
+            if key[:1] == "@":
                 element.set(key[1:], _text(item))
         if "#text" in value:
             element.text = _text(value["#text"])
-        fill(element, value, namespace)
+        fill(element, value, namespace, namespace)
     elif value is None:
-        element.set(etree.QName(XSI, "nil").text, "true")
+        element.set(_NIL, "true")
     else:
         element.text = _text(value)
 
 
-def _tag(name: str, namespace: str | None) -> str:
-    return etree.QName(namespace, name).text if namespace else name
-
-
-def _namespace_of(element: etree._Element) -> str | None:
-    return etree.QName(element).namespace
-
-
 def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
