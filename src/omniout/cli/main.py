@@ -17,7 +17,7 @@ import orjson
 import typer
 from rich.progress import Progress
 
-from omniout.cli.preview import preview_body
+from omniout.cli.preview import preview_bindings, preview_body
 from omniout.config import Settings, load_settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.errors import ConfigError, EventError
@@ -110,10 +110,11 @@ def check(
         fail(f"{event}: {exc}")
     chosen = routes[route]
     try:
-        if not chosen.matches(sample):
+        bindings = preview_bindings(chosen, sample, settings.schemas_dir)
+        if not chosen.matches(sample, bindings):
             typer.echo("The route's condition does not match this event.")
             return
-        request = chosen.request(sample, chosen.request_id(sample))
+        request = chosen.request(sample, chosen.request_id(sample), bindings)
     except EventError as exc:
         fail(str(exc), code=1)
     typer.echo(f"{request.method} {request.url}")
