@@ -251,7 +251,7 @@ async def test_a_server_fault_is_retried_until_the_endpoint_recovers(
     assert await read_all(kafka, f"{topic}.dlq", expected=1, within=1) == []
 
 
-async def test_changes_only_are_sent_and_gap_events_are_dead_lettered(
+async def test_changes_only_are_sent_and_gap_events_go_where_routes_say(
     kafka: str, new_topic: TopicFactory, tmp_path: Path
 ) -> None:
     topic = await new_topic("account-changes")
@@ -277,11 +277,22 @@ async def test_changes_only_are_sent_and_gap_events_are_dead_lettered(
             },
             "endpoint": {"url": receiver.url + "/accounts", "method": "PATCH"},
         }
-        async with running(config(kafka, tmp_path, [route])):
-            await receiver.wait_for(1)
+        rereads = {
+            "name": "account-rereads",
+            "topic": topic,
+            "schema": ACCOUNT_SCHEMA,
+            "gap_events": "deliver",
+            "condition": "$contains(ChangeEventHeader.changeType, 'GAP_')",
+            "mapping": "{'reread': ChangeEventHeader.entityName}",
+            "endpoint": {"url": receiver.url + "/rereads"},
+        }
+        async with running(config(kafka, tmp_path, [route, rereads])):
+            await receiver.wait_for(2)
             [letter] = await read_all(kafka, f"{topic}.dlq", expected=1)
 
-    [delivery] = receiver.deliveries
+    [reread] = [d for d in receiver.deliveries if d.path == "/rereads"]
+    assert reread.json() == {"reread": "Account"}
+    [delivery] = [d for d in receiver.deliveries if d.path == "/accounts"]
     assert delivery.json() == {
         "id": "001Hs00000QRS34AAA",
         "changes": {
