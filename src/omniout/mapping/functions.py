@@ -15,7 +15,7 @@ mapping error, which dead-letters the event.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,7 +103,7 @@ def _moment(millis: Any) -> datetime:
     return _EPOCH + timedelta(milliseconds=millis)
 
 
-def _zone(name: Any) -> ZoneInfo | Any:
+def _zone(name: Any) -> tzinfo:
     if name is None:
         return UTC
     try:
