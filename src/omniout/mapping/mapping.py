@@ -76,8 +76,12 @@ class Mapping:
         for row in self._rows:
             found = self._evaluate(row.expression, event, bindings, row=row.name)
             value = row.finish(found)
-            if value is not None:
-                _put(payload, row.path, value)
+            if value is not None and not _put(payload, row.path, value):
+                raise MappingError(
+                    "an earlier row put a value that is not an object on this path",
+                    route=self.route,
+                    row=row.name,
+                )
         return payload
 
     def _evaluate(
@@ -94,7 +98,11 @@ class Mapping:
             raise MappingError(exc.reason, route=self.route, row=row) from None
 
 
-def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def _put(target: dict[str, Any], path: tuple[str, ...], value: Any) -> bool:
+    """Set ``value`` at ``path``; False where a non-object is in the way."""
     for part in path[:-1]:
         target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            return False
     target[path[-1]] = value
+    return True

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 __all__ = ["SoapSettings"]
 
@@ -40,3 +41,13 @@ class SoapSettings(BaseModel):
         if any(c in action for c in '"\r\n\\'):
             raise ValueError("must not contain quotes, backslashes or line breaks")
         return action
+
+    @model_validator(mode="after")
+    def _xml_names(self) -> SoapSettings:
+        # Checked here so that building an envelope can only fail on event
+        # data, never on the config.
+        try:
+            etree.QName(self.body_namespace or None, self.operation or "Body")
+        except ValueError as exc:
+            raise ValueError(f"operation or body_namespace: {exc}") from None
+        return self

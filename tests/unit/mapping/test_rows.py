@@ -133,3 +133,22 @@ def test_an_unknown_key_in_a_long_row_is_a_config_error() -> None:
                 "mapping": {"a": {"expr": "x", "defualt": 1}},
             }
         )
+
+
+def test_a_row_below_a_scalar_row_is_a_mapping_error() -> None:
+    mapping = Mapping({"total": "Total_Amount__c", "total.currency": "'EUR'"})
+
+    with pytest.raises(MappingError, match="not an object") as caught:
+        mapping.apply(order_event())
+
+    assert caught.value.row == "total.currency"
+
+
+def test_a_row_may_add_to_an_object_an_earlier_row_built() -> None:
+    mapping = Mapping(
+        {"total": "{'amount': Total_Amount__c}", "total.currency": "'EUR'"}
+    )
+
+    assert mapping.apply(order_event()) == {
+        "total": {"amount": 175.25, "currency": "EUR"}
+    }

@@ -115,3 +115,9 @@ def test_a_payload_that_is_not_an_object_is_a_mapping_error() -> None:
 def test_an_action_with_a_quote_is_refused() -> None:
     with pytest.raises(ValueError, match="quotes"):
         SoapSettings.model_validate({"action": 'urn:a"b'})
+
+
+@pytest.mark.parametrize("operation", ["Submit Order", "1st", "a:b"])
+def test_an_operation_that_is_not_an_xml_name_is_refused(operation: str) -> None:
+    with pytest.raises(ValueError, match="operation"):
+        SoapSettings.model_validate({"operation": operation})
