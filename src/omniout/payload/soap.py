@@ -2,7 +2,8 @@
 
 The payload (a dict, see :mod:`omniout.payload.xml` for the conventions)
 becomes the content of the Body, optionally wrapped in an ``operation``
-element. The envelope, the headers and the serialisation are those of the
+element, which takes the payload's top-level ``@name`` keys as its
+attributes. The envelope, the headers and the serialisation are those of the
 two HTTP bindings: SOAP 1.1 is ``text/xml`` with a ``SOAPAction`` header
 (SOAP 1.1 section 6.1.1), SOAP 1.2 is ``application/soap+xml`` with the
 action as a media type parameter (RFC 3902).
@@ -17,7 +18,7 @@ from lxml import etree
 from omniout.errors import MappingError
 from omniout.payload.faults import SOAP11, SOAP12, SoapClassifier
 from omniout.payload.settings import SoapSettings
-from omniout.payload.xml import default_namespace, fill
+from omniout.payload.xml import default_namespace, fill, set_attributes
 
 __all__ = ["SoapFormat"]
 
@@ -57,6 +58,8 @@ class SoapFormat:
             raise MappingError(
                 f"a SOAP body is built from an object, not {type(payload).__name__}"
             )
+        if self.settings.operation:
+            set_attributes(target, payload)
         fill(target, payload, namespace, declared)
         return root
 

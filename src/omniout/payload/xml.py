@@ -26,7 +26,7 @@ from lxml import etree
 
 from omniout.errors import MappingError
 
-__all__ = ["SAFE_PARSER", "default_namespace", "fill", "to_value"]
+__all__ = ["SAFE_PARSER", "default_namespace", "fill", "set_attributes", "to_value"]
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _NIL = f"{{{XSI}}}nil"
@@ -95,6 +95,19 @@ def default_namespace(uri: str | None) -> Any:
     stubs allow only string prefixes, hence ``Any``.
     """
     return {None: uri} if uri else None
+
+
+def set_attributes(element: etree._Element, payload: dict[str, Any]) -> None:
+    """Set the ``@name`` keys of ``payload`` as attributes of ``element``.
+
+    Raises MappingError for a name that is not an XML attribute name.
+    """
+    for key, item in payload.items():
+        if key[:1] == "@":
+            try:
+                element.set(key[1:], _text(item))
+            except ValueError as exc:
+                raise MappingError(f"cannot write attribute {key!r}: {exc}") from None
 
 
 def _content(element: etree._Element, value: Any, namespace: str | None) -> None:

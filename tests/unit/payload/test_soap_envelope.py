@@ -121,3 +121,14 @@ def test_an_action_with_a_quote_is_refused() -> None:
 def test_an_operation_that_is_not_an_xml_name_is_refused(operation: str) -> None:
     with pytest.raises(ValueError, match="operation"):
         SoapSettings.model_validate({"operation": operation})
+
+
+def test_top_level_attributes_go_on_the_operation_element() -> None:
+    fmt = soap(operation="SubmitOrder", body_namespace=OMS)
+
+    root = parse(fmt.encode({"@schemaVersion": 2, "Id": "801"}))
+
+    operation = root.find(f"{{{SOAP11}}}Body/{{{OMS}}}SubmitOrder")
+    assert operation is not None
+    assert operation.get("schemaVersion") == "2"
+    assert operation.findtext(f"{{{OMS}}}Id") == "801"
