@@ -25,6 +25,7 @@ from tests.integration.engine import (
     produce_orders,
     read_all,
     running,
+    wait_until,
 )
 from tests.integration.receiver import Delivery, Receiver
 from tests.unit.mapping.events import account_create, account_update, gap_event
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.integration
 OMS = "urn:example:oms"
 ACTION = "urn:example:oms/SubmitOrder"
 ACCOUNT_SCHEMA = "com.sforce.eventbus.AccountChangeEvent"
+SOBJECT = "urn:sobject.enterprise.soap.sforce.com"
 
 MAPPING = {
     "Order.@number": "Order_Number__c",
@@ -308,3 +310,60 @@ async def test_changes_only_are_sent_and_gap_events_go_where_routes_say(
     assert found["omniout.failure.kind"] == "gap-event"
     assert found["omniout.failure.reason"].startswith("GAP_OVERFLOW for Account")
     assert found["omniout.original.offset"] == "2"
+
+
+async def test_the_outbound_messaging_profile_retries_until_acknowledged(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path
+) -> None:
+    topic = await new_topic("soap-om")
+    event = order(11)
+    await produce_orders(kafka, topic, [event], key_field="EventUuid")
+    outbound = "http://soap.sforce.com/2005/09/outbound"
+    acks = ["false", "true"]
+    seen: list[str] = []
+
+    async def acknowledge(delivery: Delivery) -> web.StreamResponse:
+        root = etree.fromstring(delivery.body)
+        path = "Body/{o}notifications/{o}Notification/{o}Id"
+        found = root.findtext(
+            f"{{{SOAP11}}}" + path.replace("{o}", f"{{{outbound}}}")
+        )
+        seen.append(found or "")
+        ack = acks.pop(0)
+        return answer(
+            "1.1",
+            f'<notificationsResponse xmlns="{outbound}"><Ack>{ack}</Ack>'
+            "</notificationsResponse>",
+        )
+
+    async def answered_twice() -> bool:
+        return not acks
+
+    async with Receiver() as receiver:
+        receiver.answer = acknowledge
+        route = {
+            "name": "om",
+            "topic": topic,
+            "schema": ORDER_SCHEMA,
+            "mapping": {
+                "OrganizationId": "'00DHs0000000001AAA'",
+                "Notification.Id": "EventUuid",
+                "Notification.sObject.#ns": f"'{SOBJECT}'",
+                "Notification.sObject.Id": "Order_Number__c",
+            },
+            "endpoint": {
+                "url": receiver.url,
+                "format": "soap",
+                "soap": {
+                    "action": "notifications",
+                    "operation": "notifications",
+                    "body_namespace": outbound,
+                    "profile": "outbound-messaging",
+                },
+            },
+            "retry": {"initial_backoff": 0.05, "max_backoff": 0.1},
+        }
+        async with running(config(kafka, tmp_path, [route])):
+            await wait_until(answered_twice)
+
+    assert seen == [event["EventUuid"]] * 2
