@@ -11,6 +11,7 @@ uncommitted, so the record is consumed again later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -28,12 +29,13 @@ from omniout.errors import (
     DeliveryError,
     EventError,
     LedgerError,
+    MappingError,
     OmniOutError,
     RegistryUnavailableError,
     ReplyError,
 )
 from omniout.ledger import Ledger, LedgerEntry, LedgerWriter
-from omniout.mapping.cdc import FieldTables, change_bindings, refuse_gap
+from omniout.mapping.cdc import FieldTables, change_bindings, is_gap, refuse_gap
 from omniout.replies import ReplyWriter, reply_for
 from omniout.routing import Route
 
@@ -128,9 +130,11 @@ class Pipeline:
         try:
             decoded = await self._decode(route, record)
             event = decoded.record
-            if not route.takes_gap_events:
+            if not route.takes_gap_events and is_gap(event):
                 # Before the condition: a gap means lost changes, which a
                 # route filtering on changeType must not silently skip.
+                with contextlib.suppress(MappingError):
+                    request_id = route.request_id(event)
                 refuse_gap(event)
             if route.uses_changes and "changed" not in bindings:
                 bindings.update(self._changes(decoded))
@@ -144,6 +148,8 @@ class Pipeline:
                 record=record, error=exc, route=route.name, request_id=request_id
             )
             await self._dead_letter(route, letter)
+            if request_id:
+                await self._reply(route, record, request_id, exc)
             return Outcome.DEAD_LETTERED
 
     async def _decode(self, route: Route, record: ConsumerRecord) -> DecodedEvent:
@@ -267,7 +273,7 @@ class Pipeline:
         route: Route,
         record: ConsumerRecord,
         request_id: str,
-        result: DeliveryResult | DeliveryError,
+        result: DeliveryResult | EventError,
     ) -> None:
         topic, replies = route.reply_topic, self._replies
         if topic is None or replies is None:

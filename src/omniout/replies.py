@@ -12,8 +12,12 @@ dead-lettered event, keyed by the request id, whose value is JSON::
 of a SOAP Body, or the root element) turned into a dict (see
 :mod:`omniout.payload.xml`), or else as text. An answer larger than
 ``MAX_PARSED_BYTES`` is not parsed: its first ``MAX_TEXT_BYTES`` go as
-text with ``response_truncated`` true. For a dead-lettered event only the
-start of the last answer is known (the dead letter's excerpt). The record is
+text with ``response_truncated`` true. For a dead-lettered event,
+``reason`` is the failure kind and reason, and only the start of the last
+answer is known (the dead letter's excerpt); an event that failed before
+anything was sent (a mapping error, a gap event) has no status or answer,
+and one that failed before its request id was known (undecodable) has no
+reply at all. The record is
 acknowledged by all in-sync replicas before the event counts as done.
 """
 
@@ -30,7 +34,7 @@ from lxml import etree
 
 from omniout.deadletter import Producer, SourceRecord
 from omniout.deliver import DeliveryResult
-from omniout.errors import DeliveryError, ReplyError
+from omniout.errors import DeliveryError, EventError, ReplyError
 from omniout.payload.faults import SOAP11, SOAP12
 from omniout.payload.xml import SAFE_PARSER, to_value
 
@@ -69,28 +73,37 @@ def reply_for(
     route: str,
     request_id: str,
     record: SourceRecord,
-    result: DeliveryResult | DeliveryError,
+    result: DeliveryResult | EventError,
     *,
     now: float | None = None,
 ) -> Reply:
-    """The reply for a delivery that ended in ``result``."""
+    """The reply for an event that ended in ``result``.
+
+    An ``EventError`` other than a ``DeliveryError`` (a mapping error, a
+    gap event) means nothing was sent: no status, no answer, no attempts.
+    """
     finished = time.time() if now is None else now
-    first: float | None
+    first: float | None = None
+    status: int | None = None
+    body: Any = None
+    truncated, attempts, reason = False, 0, None
     if isinstance(result, DeliveryResult):
         body, truncated = read_body(result.response.body)
-        status: int | None = result.response.status
-        outcome, reason, first = "delivered", None, result.first_attempt_at
-    else:
-        body, truncated = read_body(result.excerpt.encode())
-        status, outcome, reason = result.status, "dead-lettered", result.reason
+        status, attempts = result.response.status, result.attempts
         first = result.first_attempt_at
+    elif isinstance(result, DeliveryError):
+        body, truncated = read_body(result.excerpt.encode())
+        status, attempts = result.status, result.attempts
+        first = result.first_attempt_at
+    if not isinstance(result, DeliveryResult):
+        reason = f"{result.kind}: {result.reason}"
     latency = None if not first else round((finished - first) * 1000, 3)
     return Reply(
         route=route,
         request_id=request_id,
-        outcome=outcome,
+        outcome="delivered" if reason is None else "dead-lettered",
         http_status=status,
-        attempts=result.attempts,
+        attempts=attempts,
         latency_ms=latency,
         response=body,
         response_truncated=truncated,

@@ -257,6 +257,7 @@ async def test_changes_only_are_sent_and_gap_events_go_where_routes_say(
     kafka: str, new_topic: TopicFactory, tmp_path: Path
 ) -> None:
     topic = await new_topic("account-changes")
+    replies = await new_topic("account-replies")
     schema = SchemaStore.load(SCHEMAS).by_name(ACCOUNT_SCHEMA)
     assert schema is not None
     events = [account_create(), account_update(), gap_event("GAP_OVERFLOW")]
@@ -278,6 +279,7 @@ async def test_changes_only_are_sent_and_gap_events_go_where_routes_say(
                 "cleared": "$nulled",
             },
             "endpoint": {"url": receiver.url + "/accounts", "method": "PATCH"},
+            "reply_topic": replies,
         }
         rereads = {
             "name": "account-rereads",
@@ -291,6 +293,7 @@ async def test_changes_only_are_sent_and_gap_events_go_where_routes_say(
         async with running(config(kafka, tmp_path, [route, rereads])):
             await receiver.wait_for(2)
             [letter] = await read_all(kafka, f"{topic}.dlq", expected=1)
+            answers = await read_all(kafka, replies, expected=2)
 
     [reread] = [d for d in receiver.deliveries if d.path == "/rereads"]
     assert reread.json() == {"reread": "Account"}
@@ -310,6 +313,13 @@ async def test_changes_only_are_sent_and_gap_events_go_where_routes_say(
     assert found["omniout.failure.kind"] == "gap-event"
     assert found["omniout.failure.reason"].startswith("GAP_OVERFLOW for Account")
     assert found["omniout.original.offset"] == "2"
+    outcomes = {
+        r.key.decode(): orjson.loads(r.value)["outcome"] for r in answers
+    }
+    assert outcomes == {
+        events[1]["EventUuid"]: "delivered",
+        events[2]["EventUuid"]: "dead-lettered",
+    }
 
 
 async def test_the_outbound_messaging_profile_retries_until_acknowledged(

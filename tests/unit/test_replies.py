@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from omniout.deliver import DeliveryResult, Response
-from omniout.errors import DeliveryError
+from omniout.errors import DeliveryError, MappingError
 from omniout.replies import (
     MAX_PARSED_BYTES,
     MAX_TEXT_BYTES,
@@ -112,7 +112,18 @@ def test_a_dead_lettered_reply_carries_the_reason_and_excerpt() -> None:
     assert reply.outcome == "dead-lettered"
     assert (reply.http_status, reply.attempts) == (422, 1)
     assert reply.response == {"error": "unknown sku"}
-    assert reply.reason == "HTTP 422 Unprocessable Content (permanent)"
+    assert reply.reason == "delivery: HTTP 422 Unprocessable Content (permanent)"
+
+
+def test_a_reply_for_an_event_never_sent_has_no_status_or_answer() -> None:
+    error = MappingError("'$eval(x)' failed", route="orders", row="lines")
+
+    reply = reply_for("orders", "req-4", Record(), error, now=1.0)
+
+    assert reply.outcome == "dead-lettered"
+    assert (reply.http_status, reply.attempts, reply.response) == (None, 0, None)
+    assert reply.reason == "mapping: route 'orders', row 'lines': '$eval(x)' failed"
+    assert reply.latency_ms is None
 
 
 class Producer:

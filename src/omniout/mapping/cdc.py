@@ -31,6 +31,7 @@ __all__ = [
     "change_bindings",
     "expand",
     "field_table",
+    "is_gap",
     "refuse_gap",
 ]
 
@@ -149,6 +150,14 @@ def change_bindings(event: dict[str, Any], table: FieldTable) -> dict[str, Any]:
         name: expand(table, header.get(field) or [])
         for name, field in CDC_BINDINGS.items()
     }
+
+
+def is_gap(event: dict[str, Any]) -> bool:
+    """Whether ``event`` is a change event of a ``GAP_*`` type."""
+    header = event.get(HEADER)
+    if not isinstance(header, dict):
+        return False
+    return str(header.get("changeType") or "").startswith("GAP_")
 
 
 def refuse_gap(event: dict[str, Any]) -> None:
