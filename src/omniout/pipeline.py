@@ -4,9 +4,8 @@
 of its topic: delivered, filtered out by a condition, suppressed as already
 delivered, or written to a dead-letter topic. Writes that must not be skipped
 (the ledger, the dead-letter topic, a route's reply topic) are retried until
-they succeed; if the
-service stops first, :class:`Abandoned` is raised and the offset stays
-uncommitted, so the record is consumed again later.
+they succeed; if the service stops first, :class:`Abandoned` is raised and
+the offset stays uncommitted, so the record is consumed again later.
 """
 
 from __future__ import annotations
