@@ -14,9 +14,13 @@ from typing import Any
 import jsonatapy
 
 from omniout.errors import MappingError
+from omniout.mapping.cdc import CDC_BINDINGS
 from omniout.mapping.functions import HELPERS
 
-__all__ = ["Expression"]
+__all__ = ["BOUND", "Expression"]
+
+# The variables the pipeline binds per event (see omniout.pipeline).
+BOUND = frozenset({"nowMillis", *CDC_BINDINGS})
 
 _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -28,7 +32,7 @@ class Expression:
     bindings alike), so callers can tell which per-event bindings it needs.
     """
 
-    __slots__ = ("_compiled", "source", "variables")
+    __slots__ = ("_compiled", "reads_bindings", "source", "variables")
 
     def __init__(self, source: str) -> None:
         """Compile ``source``; a syntax error raises MappingError."""
@@ -40,9 +44,14 @@ class Expression:
         for name, function in HELPERS.items():
             self._compiled.register(name, function)
         self.variables = frozenset(_VARIABLE.findall(source))
+        # Handing bindings to the engine costs a conversion per call, so an
+        # expression that names none of them is evaluated without.
+        self.reads_bindings = not self.variables.isdisjoint(BOUND)
 
     def evaluate(self, data: Any, bindings: dict[str, Any] | None = None) -> Any:
         """Evaluate against ``data``; a runtime error raises MappingError."""
+        if not self.reads_bindings:
+            bindings = None
         try:
             return self._compiled.evaluate(data, bindings)
         except (ValueError, TypeError) as exc:
