@@ -63,3 +63,14 @@ def test_pick_keeps_named_fields_nulls_and_nested_ones() -> None:
 
 def test_helpers_do_not_shadow_the_language() -> None:
     assert run("$uppercase($substring(Currency_Iso_Code__c, 0, 2))") == "EU"
+
+
+@pytest.mark.parametrize(
+    ("source", "reads"),
+    [("Rating", False), ("$toIso(CreatedDate)", False), ("$nowMillis", True),
+     ("'Rating' in $changed", True), ("$pick($, $nulled)", True)],
+)
+def test_expressions_know_whether_they_read_per_event_bindings(
+    source: str, reads: bool
+) -> None:
+    assert Expression(source).reads_bindings is reads
