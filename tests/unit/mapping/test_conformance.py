@@ -101,7 +101,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
 # In both cases jsonatapy gives what JSONata's JavaScript implementation
 # gives: a null field is a value (counted once), and numbers print in full
 # below 1e21, as JavaScript's String() does; the Python port reads a null as
-# "no value" and switches to exponent notation at 1e16.
+# "no value" and writes numbers from 1e15 on in exponent notation.
 KNOWN_DIFFERENCES: dict[str, tuple[Any, Any]] = {
     "count of a null field": (1, 0),
     "string of a large number": ("125000000000000000000", "1.25e+20"),
