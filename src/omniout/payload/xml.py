@@ -74,15 +74,16 @@ def _child(
     declared: str | None,
 ) -> None:
     if isinstance(value, dict) and isinstance(value.get("#ns"), str):
-        namespace = value["#ns"]
+        namespace = value["#ns"] or None
     tag = f"{{{namespace}}}{name}" if namespace else name
     try:
         if namespace == declared:
             element = etree.SubElement(parent, tag)
         else:
-            element = etree.SubElement(
-                parent, tag, nsmap=default_namespace(namespace)
-            )
+            # An element leaving a declared default namespace needs
+            # xmlns="", which lxml writes for an empty default only.
+            nsmap: Any = {None: namespace or ""}
+            element = etree.SubElement(parent, tag, nsmap=nsmap)
         _content(element, value, namespace)
     except ValueError as exc:
         raise MappingError(f"cannot write element {name!r} as XML: {exc}") from None

@@ -132,3 +132,14 @@ def test_top_level_attributes_go_on_the_operation_element() -> None:
     assert operation is not None
     assert operation.get("schemaVersion") == "2"
     assert operation.findtext(f"{{{OMS}}}Id") == "801"
+
+
+def test_an_empty_ns_leaves_the_body_namespace() -> None:
+    fmt = soap(operation="SubmitOrder", body_namespace=OMS)
+
+    root = parse(fmt.encode({"Plain": {"#ns": "", "Inner": 1}, "Kept": 2}))
+
+    operation = root.find(f"{{{SOAP11}}}Body/{{{OMS}}}SubmitOrder")
+    assert operation is not None
+    assert [child.tag for child in operation] == ["Plain", f"{{{OMS}}}Kept"]
+    assert operation.findtext("Plain/Inner") == "1"
