@@ -33,6 +33,8 @@ from pydantic_settings import (
 from omniout.deliver.auth.settings import CredentialSettings, check_references
 from omniout.deliver.policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from omniout.errors import ConfigError
+from omniout.mapping.rows import RowSettings
+from omniout.payload.settings import SoapSettings
 
 __all__ = [
     "AdminSettings",
@@ -136,6 +138,15 @@ class EndpointSettings(_Section):
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     # The name of an entry of the top-level ``credentials:`` section.
     credential: str | None = None
+    # The body: JSON, or the payload as XML in a SOAP envelope (``soap:``).
+    format: Literal["json", "soap"] = "json"
+    soap: SoapSettings | None = None
+
+    @model_validator(mode="after")
+    def _soap_section(self) -> EndpointSettings:
+        if self.soap is not None and self.format != "soap":
+            raise ValueError("a soap section needs format: soap")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -161,11 +172,15 @@ class RouteSettings(_Section):
     schema_name: str | None = Field(default=None, alias="schema")
     request_id: str = "EventUuid"
     condition: str | None = None
-    mapping: str | dict[str, str] | None = None
+    mapping: str | dict[str, str | RowSettings] | None = None
     endpoint: EndpointSettings
     retry: RetrySettings = RetrySettings()
     ordering: Literal["key", "partition", "none"] = "key"
     dead_letter_topic: str | None = None
+    # Where the outcome of each delivery is written (see omniout.replies).
+    reply_topic: str | None = None
+    # CDC gap events carry no values: dead-letter them unless told otherwise.
+    gap_events: Literal["dead-letter", "deliver"] = "dead-letter"
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -9,13 +9,15 @@ One root, and a split by what the caller can do about it::
     │   │   └── UnknownSchemaError
     │   ├── ValidationError      a record to publish does not fit its schema
     │   ├── MappingError         the route's mapping failed on this event
+    │   ├── GapEventError        a CDC gap event, which the route does not take
     │   └── DeliveryError        the endpoint refused it or never answered
     ├── RegistryUnavailableError the schema registry cannot answer now: retry
     ├── LedgerError              the delivery ledger cannot be read or written
     ├── DeadLetterError          the dead-letter topic cannot be written
     ├── UnknownTopicError        a command names a topic the cluster lacks
     ├── GroupActiveError         offsets cannot move while the group has members
-    └── NotReplayableError       a dead letter does not say where it came from
+    ├── NotReplayableError       a dead letter does not say where it came from
+    └── ReplyError               the reply topic cannot be written
 
 An ``EventError`` ends with the event in a dead-letter topic; its ``kind`` names
 the failure in the dead-letter headers. Whether a delivery may be tried again is
@@ -32,12 +34,14 @@ __all__ = [
     "DecodeError",
     "DeliveryError",
     "EventError",
+    "GapEventError",
     "GroupActiveError",
     "LedgerError",
     "MappingError",
     "NotReplayableError",
     "OmniOutError",
     "RegistryUnavailableError",
+    "ReplyError",
     "UnknownSchemaError",
     "UnknownTopicError",
     "ValidationError",
@@ -108,6 +112,22 @@ class MappingError(EventError):
             if part
         )
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class GapEventError(EventError):
+    """A change event says changes were lost (``GAP_*``, ``GAP_OVERFLOW``).
+
+    It carries no field values, only the record ids to re-read, so a route
+    that maps field values cannot deliver it; unless the route says that it
+    handles gap events, the event goes to the dead-letter topic where an
+    operator (or a re-read job) sees it.
+    """
+
+    kind = "gap-event"
+
+    def __init__(self, reason: str, *, change_type: str) -> None:
+        self.change_type = change_type
+        super().__init__(reason)
 
 
 class DeliveryError(EventError):
@@ -207,3 +227,11 @@ class NotReplayableError(OmniOutError):
             f"dead letter {topic}/{partition}/{offset} has no "
             "omniout.original.topic header"
         )
+
+
+class ReplyError(OmniOutError):
+    """The reply topic did not acknowledge a record.
+
+    The event is not done: its offset is not committed and the reply is
+    written again (the delivery itself is in the ledger and not repeated).
+    """

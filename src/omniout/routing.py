@@ -8,18 +8,19 @@ what is its request id, and what request carries it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
-
-import orjson
 
 from omniout.config import RouteSettings
 from omniout.deliver.policy import RetryPolicy
 from omniout.deliver.request import OutboundRequest
 from omniout.errors import ConfigError, MappingError
 from omniout.mapping import Expression, Mapping
+from omniout.mapping.cdc import CDC_BINDINGS
+from omniout.payload import JsonFormat, PayloadFormat, payload_format
 
 __all__ = ["Route", "UrlTemplate", "compile_routes"]
 
@@ -85,12 +86,19 @@ class Route:
     ordering: str
     dead_letter_topic: str
     credential: str | None = None
+    payload: PayloadFormat = dataclasses.field(default_factory=JsonFormat)
+    reply_topic: str | None = None
+    takes_gap_events: bool = False
+    # Whether the condition or mapping reads the CDC field lists.
+    uses_changes: bool = False
 
-    def matches(self, event: dict[str, Any]) -> bool:
+    def matches(
+        self, event: dict[str, Any], bindings: dict[str, Any] | None = None
+    ) -> bool:
         if self.condition is None:
             return True
         try:
-            return bool(self.condition.evaluate(event))
+            return bool(self.condition.evaluate(event, bindings))
         except MappingError as exc:
             raise MappingError(exc.reason, route=self.name, row="condition") from None
 
@@ -103,13 +111,23 @@ class Route:
             )
         return str(value)
 
-    def request(self, event: dict[str, Any], request_id: str) -> OutboundRequest:
+    def request(
+        self,
+        event: dict[str, Any],
+        request_id: str,
+        bindings: dict[str, Any] | None = None,
+    ) -> OutboundRequest:
         """The HTTP request for one event; raises MappingError."""
-        payload = self.mapping.apply(event)
-        body = None if self.method in ("GET", "DELETE") else orjson.dumps(payload)
+        payload = self.mapping.apply(event, bindings)
+        body = None
+        if self.method not in ("GET", "DELETE"):
+            try:
+                body = self.payload.encode(payload)
+            except MappingError as exc:
+                raise MappingError(exc.reason, route=self.name) from None
         headers = (
             *self.headers,
-            ("Content-Type", "application/json"),
+            *self.payload.headers,
             ("Idempotency-Key", request_id),
         )
         return OutboundRequest(
@@ -147,6 +165,11 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
     except ValueError as exc:
         raise ConfigError(file, f"{key}.endpoint.url", str(exc)) from None
     endpoint = settings.endpoint
+    payload = payload_format(endpoint.format, endpoint.soap)
+    policy = settings.retry.policy()
+    if payload.classifier is not None:
+        policy = dataclasses.replace(policy, response_classifier=payload.classifier)
+    mentioned = mapping.variables | (condition.variables if condition else set())
     return Route(
         name=settings.name,
         topic=settings.topic,
@@ -158,11 +181,15 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
         url=url,
         headers=tuple(endpoint.headers.items()),
         timeout=endpoint.timeout,
-        policy=settings.retry.policy(),
+        policy=policy,
         pause_when_exhausted=settings.retry.on_exhausted == "pause",
         ordering=settings.ordering,
         dead_letter_topic=settings.dlq_topic,
         credential=endpoint.credential,
+        payload=payload,
+        reply_topic=settings.reply_topic,
+        takes_gap_events=settings.gap_events == "deliver",
+        uses_changes=not mentioned.isdisjoint(CDC_BINDINGS),
     )
 
 

@@ -31,6 +31,7 @@ from omniout.errors import ConfigError
 from omniout.invoke import Invoker
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
+from omniout.replies import ReplyWriter
 from omniout.routing import Route, compile_routes
 from omniout.telemetry.metrics import Metrics
 from omniout.telemetry.tracing import setup_tracing
@@ -112,6 +113,7 @@ async def serve(
             redeliver=redeliver,
             tracer=tracer,
             metrics=metrics,
+            replies=ReplyWriter(producer),
         )
         kafka = AIOKafkaConsumer(
             **client_options(settings.kafka),

@@ -119,3 +119,54 @@ def test_the_origin_of_a_url_template_has_no_path_user_info_or_query(
     template: str, origin: str
 ) -> None:
     assert UrlTemplate(template).origin == origin
+
+
+def test_a_soap_route_sends_an_envelope_with_its_headers() -> None:
+    compiled = compile_routes(
+        [
+            route(
+                mapping={"OrderNumber": "Order_Number__c"},
+                endpoint={
+                    "url": "https://oms.example/soap",
+                    "format": "soap",
+                    "soap": {"version": "1.1", "action": "urn:Submit"},
+                },
+            )
+        ]
+    )[0]
+
+    request = compiled.request({"Order_Number__c": "42"}, "req-1")
+
+    assert request.body is not None
+    assert b"<OrderNumber>42</OrderNumber>" in request.body
+    assert dict(request.headers) == {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": '"urn:Submit"',
+        "Idempotency-Key": "req-1",
+    }
+    assert compiled.policy.response_classifier is not None
+
+
+def test_a_json_route_has_no_response_classifier() -> None:
+    [compiled] = compile_routes([route()])
+
+    assert compiled.policy.response_classifier is None
+    request = compiled.request({"Order_Number__c": "7"}, "r")
+    assert ("Content-Type", "application/json") in request.headers
+
+
+def test_a_soap_section_needs_the_soap_format() -> None:
+    with pytest.raises(ValueError, match="format: soap"):
+        route(endpoint={"url": "https://x.example", "soap": {"version": "1.2"}})
+
+
+def test_routes_know_whether_they_read_the_cdc_field_lists() -> None:
+    reads, ignores = compile_routes(
+        [
+            route(name="a", condition="'Rating' in $changed"),
+            route(name="b", mapping={"x": "Rating"}, gap_events="deliver"),
+        ]
+    )
+
+    assert (reads.uses_changes, reads.takes_gap_events) == (True, False)
+    assert (ignores.uses_changes, ignores.takes_gap_events) == (False, True)

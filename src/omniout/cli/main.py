@@ -20,6 +20,7 @@ from rich.progress import Progress
 from omniout.cli import dlq, offsets
 from omniout.cli.common import ConfigOption, fail, settings_or_exit
 from omniout.cli.invoke import invoke
+from omniout.cli.preview import preview_bindings, preview_body
 from omniout.config import Settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.deliver.auth import open_credentials
@@ -100,10 +101,11 @@ def check(
         fail(f"{event}: {exc}")
     chosen = routes[route]
     try:
-        if not chosen.matches(sample):
+        bindings = preview_bindings(chosen, sample, settings.schemas_dir)
+        if not chosen.matches(sample, bindings):
             typer.echo("The route's condition does not match this event.")
             return
-        request = chosen.request(sample, chosen.request_id(sample))
+        request = chosen.request(sample, chosen.request_id(sample), bindings)
     except EventError as exc:
         fail(str(exc), code=1)
     typer.echo(f"{request.method} {request.url}")
@@ -111,7 +113,7 @@ def check(
         typer.echo(f"{name}: {value}")
     typer.echo("")
     if request.body is not None:
-        typer.echo(orjson.dumps(orjson.loads(request.body), option=orjson.OPT_INDENT_2))
+        typer.echo(preview_body(request))
 
 
 @app.command()

@@ -99,6 +99,7 @@ class _Outcome:
     response: Response | None = None
     error: DeliveryError | None = None
     retry_after: float | None = None
+    detail: str | None = None
 
 
 async def deliver_with_retries(
@@ -190,6 +191,10 @@ class _Run:
 
     def _judge(self, number: int, started_at: float, response: Response) -> _Outcome:
         verdict = classify(response.status, self._policy)
+        detail = None
+        if self._policy.response_classifier is not None:
+            classified = self._policy.response_classifier(response, verdict)
+            verdict, detail = classified.verdict, classified.detail
         retry_after = None
         header = response.header("retry-after")
         if verdict == "retry" and header is not None:
@@ -201,6 +206,7 @@ class _Run:
             response.elapsed,
             response=response,
             retry_after=retry_after,
+            detail=detail,
         )
 
     def last_outcome(self, _state: RetryCallState | None = None) -> _Outcome:
@@ -284,9 +290,10 @@ def _describe(outcome: _Outcome) -> str:
         return "no answer" if outcome.error is None else outcome.error.reason
     status = outcome.response.status
     try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
+        text = f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
-        return f"HTTP {status}"
+        text = f"HTTP {status}"
+    return text if outcome.detail is None else f"{text}, {outcome.detail}"
 
 
 def _excerpt(outcome: _Outcome) -> str:
