@@ -18,6 +18,7 @@ import httpx
 import orjson
 import pytest
 
+from omniout.config import load_settings
 from omniout.decode import (
     Decoder,
     Encoder,
@@ -33,10 +34,19 @@ pytestmark = pytest.mark.integration
 
 REGISTRY = os.environ.get(
     "OMNIOUT_TEST_REGISTRY", "http://127.0.0.1:8081/apis/ccompat/v7"
-)
+).rstrip("/")
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 LARGEST_ID = 2**31 - 1  # ids are signed 32-bit integers in the registry
+CONFIG = """
+schema_registry_url: http://127.0.0.1:8081/apis/ccompat/v7
+routes:
+  - name: orders
+    topic: event.Order_Completed__e
+    schema: com.sforce.eventbus.Order_Completed__e
+    endpoint:
+      url: http://127.0.0.1:9000/orders
+"""
 
 
 @pytest.fixture
@@ -192,3 +202,27 @@ async def test_id_above_the_registry_range_is_an_unknown_schema_error() -> None:
         f"schema id {LARGEST_ID + 1} is above {LARGEST_ID}, "
         "the largest id a schema registry gives"
     )
+
+
+async def test_the_config_key_points_the_service_at_the_registry(
+    order: KnownSchema,
+    subject: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The environment wins over the file, as for every setting.
+    monkeypatch.setenv("OMNIOUT_SCHEMA_REGISTRY_URL", REGISTRY)
+    config = tmp_path / "omniout.yaml"
+    config.write_text(CONFIG)
+    settings = load_settings(config)
+    assert settings.schema_registry_url is not None
+    async with RegistryClient(REGISTRY) as publisher:
+        schema_id = await publisher.register(subject, order)
+        value = await Encoder(publisher).encode_confluent(
+            order_record(), schema_id, order
+        )
+    # As the service builds its decoder from the settings.
+    async with RegistryClient(settings.schema_registry_url) as consumer:
+        event = await Decoder(SchemaStore(), consumer).decode(value, order)
+
+    assert event.record == order_record()
