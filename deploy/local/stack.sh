@@ -120,6 +120,7 @@ install_registry() {
   rm -rf "$cache/registry/build"
   mvn -q -B -f "$here/registry/pom.xml" package \
     -Dregistry.build.dir="$cache/registry/build"
+  rm -rf "$registry_app"
   mv "$cache/registry/build/quarkus-app" "$registry_app"
   rm -rf "$cache/registry/build"
 }
