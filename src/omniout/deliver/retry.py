@@ -122,6 +122,12 @@ async def deliver_with_retries(
     through at once.
     """
     run = _Run(send, request, policy, clock, rand, on_attempt)
+    # Most deliveries are settled by their first attempt, so only one that
+    # asks to be retried pays for setting up tenacity's loop; the loop then
+    # starts from that first outcome, as if it had made the attempt itself.
+    first = await run.attempt()
+    if not _wants_retry(first):
+        return run.finish(first)
     retrying = AsyncRetrying(
         sleep=sleep,
         stop=run.should_stop,
@@ -130,7 +136,7 @@ async def deliver_with_retries(
         before_sleep=run.report_retry,
         retry_error_callback=run.last_outcome,
     )
-    final: _Outcome = await retrying(run.attempt)
+    final: _Outcome = await retrying(run.attempt_after, first)
     return run.finish(final)
 
 
@@ -148,6 +154,7 @@ class _Run:
         "_on_attempt",
         "_policy",
         "_rand",
+        "_replayed",
         "_request",
         "_send",
         "_start",
@@ -171,6 +178,7 @@ class _Run:
         self._first_at = 0.0
         self._start = 0.0
         self._last: _Outcome | None = None
+        self._replayed = False
 
     async def attempt(self) -> _Outcome:
         """Make the next attempt and judge it; never raises ``DeliveryError``."""
@@ -188,6 +196,13 @@ class _Run:
         else:
             self._last = self._judge(number, started_at, response)
         return self._last
+
+    async def attempt_after(self, first: _Outcome) -> _Outcome:
+        """tenacity's attempt: ``first`` on its first call, a new one after."""
+        if not self._replayed:
+            self._replayed = True
+            return first
+        return await self.attempt()
 
     def _judge(self, number: int, started_at: float, response: Response) -> _Outcome:
         verdict = classify(response.status, self._policy)

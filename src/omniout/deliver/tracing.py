@@ -68,10 +68,13 @@ class TracedAttempts:
         with self._tracer.start_as_current_span(
             request.method,
             kind=SpanKind.CLIENT,
-            attributes=self._attributes(request),
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            # Spans that are not recorded (tracing off, or not sampled) are
+            # on the hot path too: their attributes are not worth computing.
+            if span.is_recording():
+                span.set_attributes(self._attributes(request))
             carrier: dict[str, str] = {}
             W3C.inject(carrier)
             if carrier:
