@@ -1,4 +1,4 @@
-"""How much the ledger's group commit gains over a transaction per entry.
+"""How much the ledger's group commit and batched lookups gain.
 
 Writes N entries four ways into a fresh table each time, and prints the rate:
 
@@ -6,6 +6,10 @@ Writes N entries four ways into a fresh table each time, and prints the rate:
 - concurrent: W writers, still one transaction per entry;
 - LedgerWriter: W writers through ``LedgerWriter`` (one transaction per batch),
   with the default max_delay and with none.
+
+Then it asks, from W concurrent tasks, whether N request ids (half of them
+recorded) are delivered: one ``Ledger.delivered`` query per id, and through
+``LedgerLookup`` (one query per batch of questions asked together).
 
 It runs on SQLite in a temporary directory and, when it answers, on the
 PostgreSQL of the local stack (``deploy/local/stack.sh start postgres``)::
@@ -30,6 +34,7 @@ from omniout.errors import LedgerError
 from omniout.ledger import (
     Ledger,
     LedgerEntry,
+    LedgerLookup,
     LedgerWriter,
     PostgresLedger,
     SqliteLedger,
@@ -125,6 +130,57 @@ async def measure(
     return count / elapsed
 
 
+Ask = Callable[[str], Awaitable[bool]]
+
+
+async def measure_lookups(
+    make: Callable[[str], Ledger], count: int, askers: int
+) -> dict[str, float]:
+    """Questions per second, one query each and through LedgerLookup."""
+    table = f"bench_{uuid.uuid4().hex[:12]}"
+    ledger = make(table)
+    await ledger.open()
+    try:
+        recorded = entries(count // 2)
+        await ledger.record(recorded)
+        ids = [e.request_id for e in recorded] + [
+            f"unknown-{n}" for n in range(count - len(recorded))
+        ]
+        lookup = LedgerLookup(ledger)
+
+        async def single(request_id: str) -> bool:
+            return request_id in await ledger.delivered("bench", (request_id,))
+
+        async def batched(request_id: str) -> bool:
+            return await lookup.is_delivered("bench", request_id)
+
+        rates = {}
+        for label, ask in (("one query each", single), ("LedgerLookup", batched)):
+            rates[label] = await _ask_all(ask, ids, askers, len(recorded))
+    finally:
+        await ledger.close()
+        if isinstance(ledger, PostgresLedger):
+            await drop(table)
+    return rates
+
+
+async def _ask_all(ask: Ask, ids: list[str], askers: int, expected: int) -> float:
+    found = 0
+
+    async def asker(share: list[str]) -> None:
+        nonlocal found
+        for request_id in share:
+            delivered = await ask(request_id)
+            found += delivered
+
+    started = time.perf_counter()
+    await asyncio.gather(*(asker(ids[a::askers]) for a in range(askers)))
+    elapsed = time.perf_counter() - started
+    if found != expected:
+        raise SystemExit(f"lookups found {found} delivered ids, not {expected}")
+    return len(ids) / elapsed
+
+
 async def drop(table: str) -> None:
     async with await psycopg.AsyncConnection.connect(POSTGRES) as conn:
         await conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -151,6 +207,11 @@ async def bench(name: str, make: Callable[[str], Ledger], count: int, w: int) ->
     print(f"{name:<10} ratio LedgerWriter / one-by-one: {ratio:.1f}x")
     ratio = rates["LedgerWriter, max_delay=0"] / rates["one-by-one"]
     print(f"{name:<10} ratio LedgerWriter(max_delay=0) / one-by-one: {ratio:.1f}x")
+    lookups = await measure_lookups(make, count, w)
+    for label, rate in lookups.items():
+        print(f"{name:<10} lookup, {label:<18} {rate:>8,.0f} questions/s")
+    ratio = lookups["LedgerLookup"] / lookups["one query each"]
+    print(f"{name:<10} ratio LedgerLookup / one query each: {ratio:.1f}x")
 
 
 async def main() -> None:

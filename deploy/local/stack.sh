@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The local stack without Docker: a single-node Kafka in KRaft mode, Jaeger v2
-# with in-memory storage, and PostgreSQL.
+# with in-memory storage, PostgreSQL, and a schema registry with the Confluent
+# API (Apicurio Registry, in-memory storage).
 #
-#   stack.sh install                 fetch Kafka, build Jaeger, install PostgreSQL
+#   stack.sh install                 fetch Kafka, build Jaeger and the registry,
+#                                    install PostgreSQL
 #   stack.sh start [SERVICE...]      start (or reuse) services, wait until ready
 #   stack.sh stop [SERVICE...]       stop services this script started
 #   stack.sh status                  say what is running
 #   stack.sh run CMD...              start what is not running, run CMD, then
 #                                    stop only what this call started
 #
-# SERVICE is kafka, jaeger or postgres; the default is all three. Everything
-# lives under one cache directory, OMNIOUT_CACHE_DIR (default
-# ~/.cache/omniout): fetched jars, the Jaeger binary, data and logs/.
+# SERVICE is kafka, jaeger, postgres or registry; the default is all four.
+# Everything lives under one cache directory, OMNIOUT_CACHE_DIR (default
+# ~/.cache/omniout): fetched jars, the Jaeger binary, the built registry, data
+# and logs/.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +39,12 @@ else
   pg_data=${OMNIOUT_PG_DATA:-$cache/postgres}
 fi
 
-all_services=(kafka jaeger postgres)
+registry_version=$(awk -F'[<>]' '/<apicurio.version>/{print $3; exit}' \
+  "$here/registry/pom.xml")
+registry_app=$cache/registry/app-$registry_version
+registry_port=${OMNIOUT_REGISTRY_PORT:-8081}
+
+all_services=(kafka jaeger postgres registry)
 started=()  # what this call started, so that `run` stops only those
 
 say() { printf 'stack: %s\n' "$*" >&2; }
@@ -100,6 +108,21 @@ install_postgres() {
   [[ $(id -u) -eq 0 ]] || sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+}
+
+install_registry() {
+  if [[ -f $registry_app/quarkus-run.jar ]]; then
+    return
+  fi
+  command -v java >/dev/null || die "Java 17 or newer is needed for the registry"
+  command -v mvn >/dev/null || die "Maven is needed to build the registry"
+  say "building Apicurio Registry $registry_version (once; cached afterwards)"
+  rm -rf "$cache/registry/build"
+  mvn -q -B -f "$here/registry/pom.xml" package \
+    -Dregistry.build.dir="$cache/registry/build"
+  rm -rf "$registry_app"
+  mv "$cache/registry/build/quarkus-app" "$registry_app"
+  rm -rf "$cache/registry/build"
 }
 
 # --- kafka -----------------------------------------------------------------
@@ -205,6 +228,34 @@ start_postgres() {
   fi
 }
 
+# --- registry --------------------------------------------------------------
+
+start_registry() {
+  if port_open "$registry_port"; then
+    say "registry: reusing 127.0.0.1:$registry_port"
+    wait_for registry 90 registry_ready  # it may be starting still
+    return
+  fi
+  install_registry
+  mkdir -p "$cache/registry" "$logs"
+  say "registry: starting on 127.0.0.1:$registry_port"
+  [[ -f $logs/registry.log ]] && mv "$logs/registry.log" "$logs/registry.log.1"
+  nohup java -Xms128m -Xmx512m -Dquarkus.http.host=127.0.0.1 \
+    -Dquarkus.http.port="$registry_port" -jar "$registry_app/quarkus-run.jar" \
+    >>"$logs/registry.log" 2>&1 &
+  echo $! >"$cache/registry/pid"
+  started+=(registry)
+  wait_for registry 90 registry_ready
+}
+
+registry_ready() {  # the Confluent-compatible API answers, not only the port
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$registry_port" || exit 1
+    printf 'GET /apis/ccompat/v7/subjects HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    read -r _ status _ <&3 && [[ $status == 200 ]]
+  ) 2>/dev/null
+}
+
 # --- stop ------------------------------------------------------------------
 
 stop_pidfile() {  # stop_pidfile NAME PIDFILE
@@ -226,6 +277,7 @@ stop_service() {
       # kafka.Kafka runs as a child of the nohup'ed shell.
       pkill -f "kafka.Kafka $cache/kafka/server.properties" 2>/dev/null || true ;;
     jaeger) stop_pidfile jaeger "$cache/jaeger/pid" ;;
+    registry) stop_pidfile registry "$cache/registry/pid" ;;
     postgres)
       [[ -f $pg_data/omniout-started ]] || return 0
       say "postgres: stopping"
@@ -240,6 +292,7 @@ start_service() {
     kafka) start_kafka ;;
     jaeger) start_jaeger ;;
     postgres) start_postgres ;;
+    registry) start_registry ;;
     *) die "unknown service: $1" ;;
   esac
 }
@@ -253,6 +306,7 @@ case $cmd in
     install_kafka
     install_jaeger
     install_postgres
+    install_registry
     ;;
   start)
     (($#)) || set -- "${all_services[@]}"
@@ -266,6 +320,8 @@ case $cmd in
     port_open "$kafka_port" && say "kafka: up on $kafka_port" || say "kafka: down"
     port_open 16686 && say "jaeger: up on 16686" || say "jaeger: down"
     port_open "$pg_port" && say "postgres: up on $pg_port" || say "postgres: down"
+    port_open "$registry_port" && say "registry: up on $registry_port" \
+      || say "registry: down"
     ;;
   run)
     (($#)) || die "usage: stack.sh run CMD..."

@@ -5,10 +5,12 @@ The flow of one event, and the module that holds each step::
     consume/   the consumer-group member, per-key order, offsets to commit
     decode/    Avro framings (Confluent wire format, single-object encoding)
     routing    conditions, request ids, the route's pipeline (omniout.routing)
-    mapping/   JSONata mappings from event to payload
+    mapping/   JSONata mappings from event to payload, CDC field lists
+    payload/   request bodies: JSON, SOAP 1.1/1.2 envelopes, SOAP faults
     deliver/   HTTP delivery, retry policies, backoff
     ledger/    delivered request ids (SQLite or PostgreSQL)
     deadletter the dead-letter topic (omniout.deadletter)
+    replies    the reply topic: each delivery's outcome (omniout.replies)
     telemetry/ traces and logs
     cli/       the ``omniout`` command
 """
@@ -21,9 +23,11 @@ from omniout.errors import (
     DecodeError,
     DeliveryError,
     EventError,
+    GapEventError,
     LedgerError,
     MappingError,
     OmniOutError,
+    ReplyError,
     UnknownSchemaError,
 )
 
@@ -35,9 +39,11 @@ __all__ = [
     "DecodeError",
     "DeliveryError",
     "EventError",
+    "GapEventError",
     "LedgerError",
     "MappingError",
     "OmniOutError",
+    "ReplyError",
     "UnknownSchemaError",
     "__version__",
 ]

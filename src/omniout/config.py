@@ -30,8 +30,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from omniout.deliver.auth.settings import CredentialSettings, check_references
 from omniout.deliver.policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from omniout.errors import ConfigError
+from omniout.mapping.rows import RowSettings
+from omniout.payload.settings import SoapSettings
 
 __all__ = [
     "AdminSettings",
@@ -136,6 +139,17 @@ class EndpointSettings(_Section):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # The name of an entry of the top-level ``credentials:`` section.
+    credential: str | None = None
+    # The body: JSON, or the payload as XML in a SOAP envelope (``soap:``).
+    format: Literal["json", "soap"] = "json"
+    soap: SoapSettings | None = None
+
+    @model_validator(mode="after")
+    def _soap_section(self) -> EndpointSettings:
+        if self.soap is not None and self.format != "soap":
+            raise ValueError("a soap section needs format: soap")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -161,11 +175,15 @@ class RouteSettings(_Section):
     schema_name: str | None = Field(default=None, alias="schema")
     request_id: str = "EventUuid"
     condition: str | None = None
-    mapping: str | dict[str, str] | None = None
+    mapping: str | dict[str, str | RowSettings] | None = None
     endpoint: EndpointSettings
     retry: RetrySettings = RetrySettings()
     ordering: Literal["key", "partition", "none"] = "key"
     dead_letter_topic: str | None = None
+    # Where the outcome of each delivery is written (see omniout.replies).
+    reply_topic: str | None = None
+    # CDC gap events carry no values: dead-letter them unless told otherwise.
+    gap_events: Literal["dead-letter", "deliver"] = "dead-letter"
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -192,6 +210,9 @@ class Settings(BaseSettings):
     admin: AdminSettings = AdminSettings()
     log_format: Literal["text", "json"] = "text"
     routes: list[RouteSettings] = Field(min_length=1)
+    credentials: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")], CredentialSettings
+    ] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_route_names(self) -> Settings:
@@ -234,9 +255,15 @@ def load_settings(path: str | Path) -> Settings:
         raise ConfigError(file, "", "must be a mapping of settings")
     data = _expand(data, file, "")
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise _config_error(file, exc) from None
+    endpoints = [
+        (f"routes[{i}].endpoint", r.endpoint.credential, r.endpoint.headers)
+        for i, r in enumerate(settings.routes)
+    ]
+    check_references(settings.credentials, endpoints, file)
+    return settings
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -9,10 +9,15 @@ One root, and a split by what the caller can do about it::
     │   │   └── UnknownSchemaError
     │   ├── ValidationError      a record to publish does not fit its schema
     │   ├── MappingError         the route's mapping failed on this event
+    │   ├── GapEventError        a CDC gap event, which the route does not take
     │   └── DeliveryError        the endpoint refused it or never answered
     ├── RegistryUnavailableError the schema registry cannot answer now: retry
     ├── LedgerError              the delivery ledger cannot be read or written
-    └── DeadLetterError          the dead-letter topic cannot be written
+    ├── DeadLetterError          the dead-letter topic cannot be written
+    ├── UnknownTopicError        a command names a topic the cluster lacks
+    ├── GroupActiveError         offsets cannot move while the group has members
+    ├── NotReplayableError       a dead letter does not say where it came from
+    └── ReplyError               the reply topic cannot be written
 
 An ``EventError`` ends with the event in a dead-letter topic; its ``kind`` names
 the failure in the dead-letter headers. Whether a delivery may be tried again is
@@ -29,11 +34,16 @@ __all__ = [
     "DecodeError",
     "DeliveryError",
     "EventError",
+    "GapEventError",
+    "GroupActiveError",
     "LedgerError",
     "MappingError",
+    "NotReplayableError",
     "OmniOutError",
     "RegistryUnavailableError",
+    "ReplyError",
     "UnknownSchemaError",
+    "UnknownTopicError",
     "ValidationError",
 ]
 
@@ -104,6 +114,22 @@ class MappingError(EventError):
         super().__init__(f"{where}: {reason}" if where else reason)
 
 
+class GapEventError(EventError):
+    """A change event says changes were lost (``GAP_*``, ``GAP_OVERFLOW``).
+
+    It carries no field values, only the record ids to re-read, so a route
+    that maps field values cannot deliver it; unless the route says that it
+    handles gap events, the event goes to the dead-letter topic where an
+    operator (or a re-read job) sees it.
+    """
+
+    kind = "gap-event"
+
+    def __init__(self, reason: str, *, change_type: str) -> None:
+        self.change_type = change_type
+        super().__init__(reason)
+
+
 class DeliveryError(EventError):
     """The endpoint did not accept the event.
 
@@ -162,4 +188,50 @@ class DeadLetterError(OmniOutError):
     """The dead-letter topic did not acknowledge a record.
 
     The event is not done: its offset is not committed and it is tried again.
+    """
+
+
+class UnknownTopicError(OmniOutError):
+    """A command names a topic that does not exist; nothing was created."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        super().__init__(f"topic {topic!r} does not exist")
+
+
+class GroupActiveError(OmniOutError):
+    """The consumer group has members, so its offsets must not be moved.
+
+    A member would go on from its own position and overwrite the new
+    offsets with its next commit; stop every member first.
+    """
+
+    def __init__(self, group: str, state: str, members: int) -> None:
+        self.group = group
+        self.state = state
+        self.members = members
+        super().__init__(
+            f"consumer group {group!r} is {state} with {members} member(s); "
+            "stop every member first"
+        )
+
+
+class NotReplayableError(OmniOutError):
+    """A dead letter lacks the header that names its original topic."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        super().__init__(
+            f"dead letter {topic}/{partition}/{offset} has no "
+            "omniout.original.topic header"
+        )
+
+
+class ReplyError(OmniOutError):
+    """The reply topic did not acknowledge a record.
+
+    The event is not done: its offset is not committed and the reply is
+    written again (the delivery itself is in the ledger and not repeated).
     """

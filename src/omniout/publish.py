@@ -3,6 +3,10 @@
 Every event of the input is read, completed and validated before the first
 one is sent, so a bad event stops the whole batch with an error that names
 its line and field, and nothing reaches the topic.
+
+Each record is sent in its own PRODUCER span, whose W3C trace context goes
+into the record's headers: the service's spans for the event join that
+trace.
 """
 
 from __future__ import annotations
@@ -12,15 +16,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TextIO
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
+    MESSAGING_DESTINATION_PARTITION_ID,
+    MESSAGING_KAFKA_OFFSET,
+)
+from opentelemetry.trace import NoOpTracer, Span, SpanKind, Tracer
 
 from omniout.config import Settings
 from omniout.consume.client import client_options
 from omniout.decode import Encoder, KnownSchema
 from omniout.errors import EventError
+from omniout.telemetry.spans import failed, publish_attributes
+from omniout.telemetry.tracing import kafka_trace_headers
 
 __all__ = ["Outgoing", "PublishError", "prepare", "read_events", "send"]
 
@@ -110,13 +122,16 @@ async def send(
     *,
     progress: Callable[[int], None] = lambda sent: None,
     window: int = 1000,
+    tracer: Tracer | None = None,
 ) -> None:
     """Produce every record (acks=all), at most ``window`` unacknowledged.
 
     ``progress`` is called with the size of each acknowledged chunk. A broker
     failure raises KafkaError; the chunks acknowledged before it stay on the
     topic (the batch is atomic only against invalid input, not the broker).
+    With ``tracer``, each record's span ends when the broker acknowledges it.
     """
+    tracer = tracer or NoOpTracer()
     producer = AIOKafkaProducer(
         **client_options(settings.kafka), acks="all", enable_idempotence=True
     )
@@ -124,13 +139,48 @@ async def send(
         await producer.start()
         for start in range(0, len(records), window):
             chunk = records[start : start + window]
-            pending = [
-                await producer.send(topic, value=r.value, key=r.key) for r in chunk
-            ]
+            pending = [await _send_one(producer, tracer, topic, r) for r in chunk]
             await asyncio.gather(*pending)
             progress(len(chunk))
     finally:
         await producer.stop()
+
+
+async def _send_one(
+    producer: AIOKafkaProducer, tracer: Tracer, topic: str, record: Outgoing
+) -> asyncio.Future[Any]:
+    span = tracer.start_span(
+        f"publish {topic}",
+        kind=SpanKind.PRODUCER,
+        attributes=publish_attributes(topic, record.request_id),
+    )
+    try:
+        sent: asyncio.Future[Any] = await producer.send(
+            topic,
+            value=record.value,
+            key=record.key,
+            headers=kafka_trace_headers(span),
+        )
+    except Exception as exc:
+        failed(span, exc, f"not sent: {type(exc).__name__}")
+        span.end()
+        raise
+    sent.add_done_callback(partial(_acknowledged, span))
+    return sent
+
+
+def _acknowledged(span: Span, sent: asyncio.Future[Any]) -> None:
+    if sent.cancelled():
+        span.end()
+        return
+    error = sent.exception()
+    if error is not None:
+        failed(span, error, f"not acknowledged: {type(error).__name__}")
+    else:
+        metadata = sent.result()
+        span.set_attribute(MESSAGING_DESTINATION_PARTITION_ID, str(metadata.partition))
+        span.set_attribute(MESSAGING_KAFKA_OFFSET, metadata.offset)
+    span.end()
 
 
 def open_input(path: str | None, stdin: TextIO) -> Iterable[str]:

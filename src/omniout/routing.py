@@ -8,22 +8,24 @@ what is its request id, and what request carries it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
-
-import orjson
 
 from omniout.config import RouteSettings
 from omniout.deliver.policy import RetryPolicy
 from omniout.deliver.request import OutboundRequest
 from omniout.errors import ConfigError, MappingError
 from omniout.mapping import Expression, Mapping
+from omniout.mapping.cdc import CDC_BINDINGS
+from omniout.payload import JsonFormat, PayloadFormat, payload_format
 
 __all__ = ["Route", "UrlTemplate", "compile_routes"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 
 class UrlTemplate:
@@ -31,10 +33,12 @@ class UrlTemplate:
 
     Values are percent-encoded whole (``/``, ``@``, ``?`` and ``#`` too), and
     placeholders may only stand after the authority, so event data can never
-    change the scheme, host or port of a request (RFC 3986 section 3).
+    change the scheme, host or port of a request (RFC 3986 section 3). A
+    value of ``.`` or ``..`` is refused: clients remove dot segments from a
+    path, encoded or not (section 5.2.4), so it would climb out of it.
     """
 
-    __slots__ = ("_parts", "fields")
+    __slots__ = ("_parts", "fields", "origin")
 
     def __init__(self, template: str) -> None:
         scheme_end = template.find("://") + 3
@@ -42,6 +46,9 @@ class UrlTemplate:
         authority = template if path_start < 0 else template[:path_start]
         if "{" in authority:
             raise ValueError("placeholders may only follow the host and port")
+        # scheme://host:port without user info or query: a metrics label.
+        host = authority[scheme_end:].partition("?")[0].rpartition("@")[2]
+        self.origin = authority[:scheme_end] + host
         self._parts = _PLACEHOLDER.split(template)
         self.fields = tuple(self._parts[1::2])
 
@@ -53,7 +60,10 @@ class UrlTemplate:
             value = _lookup(event, out[index])
             if value is None:
                 raise MappingError(f"URL placeholder {{{out[index]}}} has no value")
-            out[index] = quote(str(value), safe="")
+            text = str(value)
+            if text in _DOT_SEGMENTS:
+                raise MappingError(f"URL placeholder {{{out[index]}}} is {text!r}")
+            out[index] = quote(text, safe="")
         return "".join(out)
 
 
@@ -75,12 +85,20 @@ class Route:
     pause_when_exhausted: bool
     ordering: str
     dead_letter_topic: str
+    credential: str | None = None
+    payload: PayloadFormat = dataclasses.field(default_factory=JsonFormat)
+    reply_topic: str | None = None
+    takes_gap_events: bool = False
+    # Whether the condition or mapping reads the CDC field lists.
+    uses_changes: bool = False
 
-    def matches(self, event: dict[str, Any]) -> bool:
+    def matches(
+        self, event: dict[str, Any], bindings: dict[str, Any] | None = None
+    ) -> bool:
         if self.condition is None:
             return True
         try:
-            return bool(self.condition.evaluate(event))
+            return bool(self.condition.evaluate(event, bindings))
         except MappingError as exc:
             raise MappingError(exc.reason, route=self.name, row="condition") from None
 
@@ -93,13 +111,23 @@ class Route:
             )
         return str(value)
 
-    def request(self, event: dict[str, Any], request_id: str) -> OutboundRequest:
+    def request(
+        self,
+        event: dict[str, Any],
+        request_id: str,
+        bindings: dict[str, Any] | None = None,
+    ) -> OutboundRequest:
         """The HTTP request for one event; raises MappingError."""
-        payload = self.mapping.apply(event)
-        body = None if self.method in ("GET", "DELETE") else orjson.dumps(payload)
+        payload = self.mapping.apply(event, bindings)
+        body = None
+        if self.method not in ("GET", "DELETE"):
+            try:
+                body = self.payload.encode(payload)
+            except MappingError as exc:
+                raise MappingError(exc.reason, route=self.name) from None
         headers = (
             *self.headers,
-            ("Content-Type", "application/json"),
+            *self.payload.headers,
             ("Idempotency-Key", request_id),
         )
         return OutboundRequest(
@@ -108,6 +136,7 @@ class Route:
             headers=headers,
             body=body,
             timeout=self.timeout,
+            credential=self.credential,
         )
 
 
@@ -136,6 +165,11 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
     except ValueError as exc:
         raise ConfigError(file, f"{key}.endpoint.url", str(exc)) from None
     endpoint = settings.endpoint
+    payload = payload_format(endpoint.format, endpoint.soap)
+    policy = settings.retry.policy()
+    if payload.classifier is not None:
+        policy = dataclasses.replace(policy, response_classifier=payload.classifier)
+    mentioned = mapping.variables | (condition.variables if condition else set())
     return Route(
         name=settings.name,
         topic=settings.topic,
@@ -147,10 +181,15 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
         url=url,
         headers=tuple(endpoint.headers.items()),
         timeout=endpoint.timeout,
-        policy=settings.retry.policy(),
+        policy=policy,
         pause_when_exhausted=settings.retry.on_exhausted == "pause",
         ordering=settings.ordering,
         dead_letter_topic=settings.dlq_topic,
+        credential=endpoint.credential,
+        payload=payload,
+        reply_topic=settings.reply_topic,
+        takes_gap_events=settings.gap_events == "deliver",
+        uses_changes=not mentioned.isdisjoint(CDC_BINDINGS),
     )
 
 

@@ -1,8 +1,10 @@
 """The running service: every part built from the settings, then the loop.
 
-:func:`serve` owns the lifetimes: it opens the ledger, the producer for dead
-letters and the HTTP client before joining the group, and closes them in the
-reverse order after the consumer has drained and committed.
+:func:`serve` owns the lifetimes: it opens the admin port, the ledger, the
+producer for dead letters and the HTTP client before joining the group, and
+closes them in the reverse order after the consumer has drained and
+committed; queued spans are exported last. While no broker is reachable it
+keeps trying (the admin port says why it is not ready) until stopped.
 """
 
 from __future__ import annotations
@@ -12,26 +14,34 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 
+from omniout.admin import AdminServer, Readiness
 from omniout.config import Settings
 from omniout.consume.client import client_options
 from omniout.consume.consumer import Consumer
 from omniout.deadletter import DeadLetterWriter
 from omniout.decode import Decoder, KnownSchema, RegistryClient, SchemaStore
 from omniout.deliver import Deliverer
+from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError
+from omniout.invoke import Invoker
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
+from omniout.replies import ReplyWriter
 from omniout.routing import Route, compile_routes
+from omniout.telemetry.metrics import Metrics
+from omniout.telemetry.tracing import setup_tracing
 
 __all__ = ["install_signal_handlers", "reader_schemas", "serve"]
 
 logger = logging.getLogger(__name__)
 
 _PRUNE_INTERVAL = 3600.0
+_MAX_CONNECT_BACKOFF = 10.0
 
 
 async def serve(
@@ -40,12 +50,30 @@ async def serve(
     config_file: str,
     stopping: asyncio.Event,
     redeliver: bool = False,
+    on_admin: Callable[[str], None] | None = None,
 ) -> None:
-    """Run one consumer-group member until ``stopping`` is set."""
+    """Run one consumer-group member until ``stopping`` is set.
+
+    ``on_admin`` is called with the admin port's URL once it is bound.
+    """
     routes = compile_routes(settings.routes, file=config_file)
+    credentials = open_credentials(settings.credentials, file=config_file)
     store = SchemaStore.load(settings.schemas_dir)
     readers = reader_schemas(routes, store, config_file)
+    tracing = setup_tracing()
+    tracer = tracing.tracer
+    metrics = Metrics()
+    readiness = Readiness()
     async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.to_thread, tracing.shutdown)
+        admin = None
+        if settings.admin.enabled:
+            admin = AdminServer(settings.admin, readiness, metrics)
+            url = await admin.start()
+            stack.push_async_callback(admin.stop)
+            if on_admin is not None:
+                on_admin(url)
+        readiness.stopping = stopping
         registry = None
         if settings.schema_registry_url:
             registry = RegistryClient(settings.schema_registry_url)
@@ -55,19 +83,24 @@ async def serve(
         ledger = open_ledger(settings.ledger.url, table=settings.ledger.table)
         await ledger.open()
         stack.push_async_callback(ledger.close)
+        readiness.ledger = ledger.ping
         writer = LedgerWriter(ledger, max_delay=0)
         stack.push_async_callback(writer.close)
 
         producer = AIOKafkaProducer(
             **client_options(settings.kafka), acks="all", enable_idempotence=True
         )
-        # stop() is registered first, so that a start that fails half-way
-        # (no broker reachable) still closes what it opened.
+        # Stopped also when it never started: its connections may be open.
         stack.push_async_callback(producer.stop)
-        await producer.start()
+        if not await _start_when_reachable(producer.start, readiness, stopping):
+            return
 
-        deliverer = Deliverer()
+        deliverer = Deliverer(credentials=credentials, tracer=tracer)
         stack.push_async_callback(deliverer.aclose)
+        if admin is not None:
+            admin.invoker = Invoker(
+                routes, deliverer, writer, tracer=tracer, metrics=metrics
+            )
 
         pipeline = Pipeline(
             routes,
@@ -79,6 +112,9 @@ async def serve(
             DeadLetterWriter(producer),
             stopping=stopping,
             redeliver=redeliver,
+            tracer=tracer,
+            metrics=metrics,
+            replies=ReplyWriter(producer),
         )
         kafka = AIOKafkaConsumer(
             **client_options(settings.kafka),
@@ -87,10 +123,20 @@ async def serve(
             auto_offset_reset=settings.kafka.auto_offset_reset,
             session_timeout_ms=int(settings.kafka.session_timeout * 1000),
         )
-        consumer = Consumer(kafka, pipeline, settings.processing, stopping=stopping)
+        consumer = Consumer(
+            kafka,
+            pipeline,
+            settings.processing,
+            stopping=stopping,
+            group=settings.kafka.group_id,
+            tracer=tracer,
+        )
         kafka.subscribe(settings.topics, listener=consumer.listener())
         stack.push_async_callback(kafka.stop)
-        await kafka.start()
+        if not await _start_when_reachable(kafka.start, readiness, stopping):
+            return
+        readiness.broker = kafka.topics
+        readiness.joined = consumer.joined
         logger.info(
             "Joining group %r on %s",
             settings.kafka.group_id,
@@ -99,6 +145,30 @@ async def serve(
         async with _pruning(ledger, settings.ledger.retention):
             await consumer.run()
         logger.info("Stopped; offsets committed")
+
+
+async def _start_when_reachable(
+    start: Callable[[], Awaitable[None]], readiness: Readiness, stopping: asyncio.Event
+) -> bool:
+    """Start a Kafka client, retrying while no broker answers.
+
+    Returns False when ``stopping`` is set first. Other errors (bad
+    credentials, for one) are raised: waiting cannot fix them.
+    """
+    delay = 0.5
+    while not stopping.is_set():
+        try:
+            await start()
+        except KafkaConnectionError as exc:
+            readiness.broker_error = f"unreachable: {exc}"
+            logger.warning("Kafka unreachable, retrying in %.1fs: %s", delay, exc)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await stopping.wait()
+            delay = min(delay * 2, _MAX_CONNECT_BACKOFF)
+            continue
+        return True
+    return False
 
 
 def reader_schemas(

@@ -10,10 +10,12 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import unquote
 
 import pytest
 from aiohttp import web
 
+from omniout.config import RouteSettings
 from omniout.deliver import (
     AttemptInfo,
     Deliverer,
@@ -21,6 +23,7 @@ from omniout.deliver import (
     RetryPolicy,
 )
 from omniout.errors import DeliveryError
+from omniout.routing import compile_routes
 
 pytestmark = pytest.mark.integration
 
@@ -319,3 +322,47 @@ async def test_many_concurrent_deliveries_share_a_small_pool(
         *(deliverer.deliver(post(url, body), QUICK) for body in bodies)
     )
     assert [result.response.body for result in results] == bodies
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "../admin",
+        "..%2Fadmin",
+        "%2e%2e",
+        "@evil.example",
+        "x%0d%0aHost: evil.example",
+        "a?x=1",
+        "a#top",
+        "x:1@evil.example/",
+    ],
+)
+async def test_event_data_in_the_url_arrives_as_one_path_segment(
+    serve: Serve, deliverer: Deliverer, hostile: str
+) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.host, request.raw_path, request.query_string))
+        return web.Response(status=204)
+
+    hook = await serve(handler)
+    base = hook.removesuffix("/hook")
+    settings = RouteSettings.model_validate(
+        {
+            "name": "orders",
+            "topic": "Order_Completed__e",
+            "endpoint": {"url": f"{base}/orders/{{Order_Number__c}}"},
+        }
+    )
+    route = compile_routes([settings])[0]
+    event = {"Order_Number__c": hostile}
+
+    await deliverer.deliver(route.request(event, "evt-1"), QUICK)
+
+    # The client may decode what a path segment allows (":", "@", "="), but
+    # never "/", "?" or "#": the value stays one segment of the same path.
+    [(host, raw_path, query)] = seen
+    assert (host, query) == (base.removeprefix("http://"), "")
+    root, orders, segment = raw_path.split("/")
+    assert (root, orders, unquote(segment)) == ("", "orders", hostile)

@@ -9,7 +9,6 @@ what the ledger and the group's committed offsets say.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import uuid
 from collections import defaultdict
@@ -293,24 +292,6 @@ async def test_a_bad_config_stops_start_up_with_exit_2_and_consumes_nothing(
     assert reason in done.stderr
     assert await _group_offsets(kafka, settings["kafka"]["group_id"]) == {}
     assert not (tmp_path / "l.db").exists()
-
-
-async def test_an_unreachable_broker_ends_start_up_with_exit_1(
-    tmp_path: Path,
-) -> None:
-    with socket.socket() as probe:  # a port that nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = f"127.0.0.1:{probe.getsockname()[1]}"
-    settings = run_config(
-        closed, "orders", "http://127.0.0.1:9/x", f"sqlite:///{tmp_path / 'l.db'}"
-    )
-    config = write_config(tmp_path / "run.yaml", settings)
-
-    done = await omniout("run", "-c", config)
-
-    assert done.code == 1
-    assert f"omniout: error: Kafka at {closed}: KafkaConnectionError" in done.stderr
-    assert "Traceback" not in done.stderr
 
 
 async def test_sigterm_finishes_in_flight_work_commits_and_exits_0(

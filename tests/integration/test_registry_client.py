@@ -201,6 +201,17 @@ async def test_unknown_id_is_an_unknown_schema_and_is_asked_again(
     assert recorded.requests["/schemas/ids/99"] == 2
 
 
+async def test_id_beyond_signed_32_bits_is_unknown_without_asking(
+    server: tuple[RecordedRegistry, str],
+) -> None:
+    recorded, url = server
+    async with client(url) as registry:
+        with pytest.raises(UnknownSchemaError, match="is above 2147483647"):
+            await registry.schema(2**31)
+
+    assert sum(recorded.requests.values()) == 0
+
+
 async def test_outage_is_retriable_and_the_next_lookup_recovers(
     server: tuple[RecordedRegistry, str],
 ) -> None:

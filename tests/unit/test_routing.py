@@ -81,3 +81,92 @@ def test_a_syntax_error_names_the_route_and_row() -> None:
 
     assert caught.value.file == "c.yaml"
     assert caught.value.key == "routes[0].mapping.total"
+
+
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_a_dot_segment_from_the_event_is_a_mapping_error(dots: str) -> None:
+    template = UrlTemplate("https://oms.example/orders/{id}/lines")
+
+    with pytest.raises(MappingError, match="URL placeholder"):
+        template.render({"id": dots})
+
+
+def test_dots_inside_a_value_are_kept() -> None:
+    url = UrlTemplate("https://oms.example/orders/{id}").render({"id": "..."})
+
+    assert url == "https://oms.example/orders/..."
+
+
+def test_the_request_names_the_endpoints_credential() -> None:
+    endpoint = {"url": "https://oms.example/orders", "credential": "oms"}
+    compiled = compile_routes([route(endpoint=endpoint)])[0]
+
+    request = compiled.request({"EventUuid": "u-1"}, "u-1")
+
+    assert request.credential == "oms"
+    assert all(name != "Authorization" for name, _ in request.headers)
+
+
+@pytest.mark.parametrize(
+    ("template", "origin"),
+    [
+        ("https://api.example.test/orders/{Order_Number__c}", "https://api.example.test"),
+        ("http://user:secret@127.0.0.1:9000/o", "http://127.0.0.1:9000"),
+        ("http://127.0.0.1:9000?x=1", "http://127.0.0.1:9000"),
+    ],
+)
+def test_the_origin_of_a_url_template_has_no_path_user_info_or_query(
+    template: str, origin: str
+) -> None:
+    assert UrlTemplate(template).origin == origin
+
+
+def test_a_soap_route_sends_an_envelope_with_its_headers() -> None:
+    compiled = compile_routes(
+        [
+            route(
+                mapping={"OrderNumber": "Order_Number__c"},
+                endpoint={
+                    "url": "https://oms.example/soap",
+                    "format": "soap",
+                    "soap": {"version": "1.1", "action": "urn:Submit"},
+                },
+            )
+        ]
+    )[0]
+
+    request = compiled.request({"Order_Number__c": "42"}, "req-1")
+
+    assert request.body is not None
+    assert b"<OrderNumber>42</OrderNumber>" in request.body
+    assert dict(request.headers) == {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": '"urn:Submit"',
+        "Idempotency-Key": "req-1",
+    }
+    assert compiled.policy.response_classifier is not None
+
+
+def test_a_json_route_has_no_response_classifier() -> None:
+    [compiled] = compile_routes([route()])
+
+    assert compiled.policy.response_classifier is None
+    request = compiled.request({"Order_Number__c": "7"}, "r")
+    assert ("Content-Type", "application/json") in request.headers
+
+
+def test_a_soap_section_needs_the_soap_format() -> None:
+    with pytest.raises(ValueError, match="format: soap"):
+        route(endpoint={"url": "https://x.example", "soap": {"version": "1.2"}})
+
+
+def test_routes_know_whether_they_read_the_cdc_field_lists() -> None:
+    reads, ignores = compile_routes(
+        [
+            route(name="a", condition="'Rating' in $changed"),
+            route(name="b", mapping={"x": "Rating"}, gap_events="deliver"),
+        ]
+    )
+
+    assert (reads.uses_changes, reads.takes_gap_events) == (True, False)
+    assert (ignores.uses_changes, ignores.takes_gap_events) == (False, True)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import orjson
 import typer
@@ -19,13 +19,19 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import Progress
 
-from omniout.config import Settings, load_settings
+from omniout.cli import dlq, offsets
+from omniout.cli.common import ConfigOption, fail, settings_or_exit
+from omniout.cli.invoke import invoke
+from omniout.cli.preview import preview_bindings, preview_body
+from omniout.config import Settings
 from omniout.decode import KnownSchema, SchemaStore
+from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError, EventError
 from omniout.publish import open_input, prepare, read_events, send
 from omniout.routing import compile_routes
-from omniout.service import install_signal_handlers, reader_schemas, serve
+from omniout.service import install_signal_handlers, serve
 from omniout.telemetry.logs import configure_logging
+from omniout.telemetry.tracing import setup_tracing
 
 __all__ = ["app", "main"]
 
@@ -37,28 +43,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-ConfigOption = Annotated[
-    Path,
-    typer.Option(
-        "--config", "-c", help="The YAML config file.", envvar="OMNIOUT_CONFIG"
-    ),
-]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"omniout: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def settings_or_exit(config: Path) -> Settings:
-    try:
-        settings = load_settings(config)
-        routes = compile_routes(settings.routes, file=str(config))
-        reader_schemas(routes, SchemaStore.load(settings.schemas_dir), str(config))
-    except ConfigError as exc:
-        fail(str(exc))
-    return settings
-
+app.add_typer(offsets.app, name="offsets")
+app.add_typer(dlq.app, name="dlq")
+app.command()(invoke)
 
 @app.command()
 def run(
@@ -100,6 +87,10 @@ def check(
 ) -> None:
     """Validate the config; with --route and --event, print the request."""
     settings = settings_or_exit(config)
+    try:
+        open_credentials(settings.credentials, file=str(config))
+    except ConfigError as exc:
+        fail(str(exc))
     if route is None and event is None:
         typer.echo(f"{config}: OK, {len(settings.routes)} route(s)")
         return
@@ -114,10 +105,11 @@ def check(
         fail(f"{event}: {exc}")
     chosen = routes[route]
     try:
-        if not chosen.matches(sample):
+        bindings = preview_bindings(chosen, sample, settings.schemas_dir)
+        if not chosen.matches(sample, bindings):
             typer.echo("The route's condition does not match this event.")
             return
-        request = chosen.request(sample, chosen.request_id(sample))
+        request = chosen.request(sample, chosen.request_id(sample), bindings)
     except EventError as exc:
         fail(str(exc), code=1)
     typer.echo(f"{request.method} {request.url}")
@@ -125,7 +117,7 @@ def check(
         typer.echo(f"{name}: {value}")
     typer.echo("")
     if request.body is not None:
-        typer.echo(orjson.dumps(orjson.loads(request.body), option=orjson.OPT_INDENT_2))
+        typer.echo(preview_body(request))
 
 
 @app.command()
@@ -162,6 +154,10 @@ def publish(
     # error for the first metadata answer; a real failure to reach the topic
     # still ends the command, as the KafkaError handled below.
     logging.getLogger("aiokafka.cluster").setLevel(logging.CRITICAL)
+    try:
+        tracing = setup_tracing("omniout-publish")
+    except ConfigError as exc:
+        fail(str(exc))
     # The bar goes to stderr and only to a terminal, so that piped output
     # holds nothing but the summary line.
     console = Console(stderr=True)
@@ -176,9 +172,19 @@ def publish(
     with Progress(console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"Publishing to {topic}", total=len(records))
         try:
-            asyncio.run(send(settings, topic, records, progress=advance))
+            asyncio.run(
+                send(
+                    settings,
+                    topic,
+                    records,
+                    progress=advance,
+                    tracer=tracing.tracer,
+                )
+            )
         except KafkaError as exc:
             fail(f"sending failed after {acked} of {len(records)}: {exc!r}", 1)
+        finally:
+            tracing.shutdown()
     typer.echo(f"Published {len(records)} event(s) to {topic}")
 
 
@@ -206,6 +212,7 @@ def _level(name: str) -> int:
 
 def main() -> None:
     app(prog_name="omniout")
+
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ the record through the pipeline, and marks its offset finished. Commits go
 out on an interval, on partition revocation and on shutdown, and only up to
 the first offset that is not finished. While the in-flight limit is reached,
 every assigned partition is paused, so fetching stops instead of buffering.
+
+Each record is processed inside its ``process`` span, the child of the
+producer's span when the record's headers carry W3C trace context.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from omniout.config import ProcessingSettings
 from omniout.consume.offsets import CommitPolicy, OffsetTracker
 from omniout.consume.ordering import KeyedTurns, Turn
 from omniout.pipeline import Abandoned, Pipeline
+from omniout.telemetry.spans import consuming
 
 __all__ = ["Consumer"]
 
@@ -41,8 +46,16 @@ class Consumer:
         processing: ProcessingSettings,
         *,
         stopping: asyncio.Event,
+        group: str = "",
+        tracer: Tracer | None = None,
     ) -> None:
         self._kafka = kafka
+        self._group = group
+        self._tracer = tracer or NoOpTracer()
+        self._metrics = pipeline.metrics
+        # Per partition, the group's position as this member knows it: the
+        # first offset fetched after assignment, then each committed offset.
+        self._positions: dict[TopicPartition, int] = {}
         self._pipeline = pipeline
         self._settings = processing
         self._stopping = stopping
@@ -55,10 +68,25 @@ class Consumer:
         self._full = False
         self.joined = asyncio.Event()
         pipeline.pauser = self
+        self._metrics.watch_in_flight(lambda: self.in_flight)
+        self._metrics.watch_lag(self.lag)
 
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records between the group's position and the partition's end.
+
+        Known only for partitions fetched from since they were assigned.
+        """
+        lags = {}
+        for tp in self._kafka.assignment():
+            position = self._positions.get(tp)
+            end = self._kafka.highwater(tp)
+            if position is not None and end is not None:
+                lags[tp.topic, tp.partition] = max(0, end - position)
+        return lags
 
     def listener(self) -> ConsumerRebalanceListener:
         return _Rebalance(self)
@@ -90,6 +118,8 @@ class Consumer:
 
     def _dispatch(self, record: ConsumerRecord) -> None:
         tp = TopicPartition(record.topic, record.partition)
+        self._metrics.consumed.labels(record.topic).inc()
+        self._positions.setdefault(tp, record.offset)
         self._tracker.started(tp, record.offset)
         turn = self._turns.claim(self._order_key(record, tp))
         task = asyncio.create_task(self._work(record, tp, turn))
@@ -110,19 +140,17 @@ class Consumer:
     ) -> None:
         try:
             await turn.wait()
-            await self._pipeline.process(record)
+            with consuming(self._tracer, record, self._group):
+                await self._pipeline.process(record)
         except Abandoned as exc:
-            logger.info("Left unfinished while stopping: %s", exc)
+            logger.info(
+                "Left unfinished while stopping: %s", exc, extra=_context(record)
+            )
             return
         except Exception:
             # A bug, not bad input: the offset must not move past this record,
             # so the partition stops committing until the service restarts.
-            logger.exception(
-                "Unexpected failure on %s-%d at offset %d",
-                record.topic,
-                record.partition,
-                record.offset,
-            )
+            logger.exception("Unexpected failure", extra=_context(record))
             return
         finally:
             turn.release()
@@ -139,12 +167,16 @@ class Consumer:
             offsets = {tp: o for tp, o in offsets.items() if tp in only}
         if not offsets:
             return
+        began = time.perf_counter()
         try:
             await self._kafka.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
             logger.warning("Commit failed, will retry: %r", exc)
             return
+        finally:
+            self._metrics.commit_seconds.observe(time.perf_counter() - began)
         self._tracker.committed(offsets)
+        self._positions.update(offsets)
         logger.debug("Committed %s", offsets)
 
     async def _drain(self) -> None:
@@ -169,6 +201,8 @@ class Consumer:
             await asyncio.sleep(0.05)
         await self._commit(only=revoked)
         self._tracker.forget(revoked)
+        for tp in revoked:
+            self._positions.pop(tp, None)
         self._held -= revoked
         logger.info("Partitions revoked: %s", sorted(map(str, revoked)))
 
@@ -198,6 +232,14 @@ class Consumer:
         if self._full:
             self._full = False
             self._kafka.resume(*(self._kafka.assignment() - self._held))
+
+
+def _context(record: ConsumerRecord) -> dict[str, Any]:
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+    }
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

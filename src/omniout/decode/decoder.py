@@ -53,12 +53,14 @@ class DecodedEvent:
     epoch milliseconds; see :mod:`omniout.decode.schemas`). ``schema_name``
     and ``schema_id`` name the writer's schema: the registry id as a decimal
     string, or the CRC-64-AVRO fingerprint as hex (its bytes as framed).
+    ``writer`` is that schema itself (CDC field bitmaps count its fields).
     """
 
     record: dict[str, Any]
     schema_name: str
     schema_id: str
     framing: Framing
+    writer: KnownSchema | None = None
 
 
 class Decoder:
@@ -93,7 +95,9 @@ class Decoder:
         else:
             writer = await self._registered(header.registry_id)
         record = _read_body(value, header, writer, reader)
-        return DecodedEvent(record, writer.name, writer.schema_id, header.framing)
+        return DecodedEvent(
+            record, writer.name, writer.schema_id, header.framing, writer
+        )
 
     def _local(self, fingerprint: bytes) -> KnownSchema:
         writer = self._store.by_fingerprint(fingerprint)

@@ -13,7 +13,10 @@ Failures are not kept: the next lookup asks again.
 What a failure means for the event:
 
 - 404 with error code 40403 (schema not found): ``UnknownSchemaError``, the
-  event is dead-lettered.
+  event is dead-lettered. So is an id above 2**31 - 1, without asking:
+  registries hold ids as signed 32-bit integers, and Apicurio Registry
+  answers a larger one with a 404 that lacks code 40403 (which would
+  otherwise mean "try again", forever).
 - A schema that is not Avro, or that uses schema references (which this
   client does not resolve): ``DecodeError``, the event is dead-lettered.
 - Anything else (no connection, timeout, 5xx, 429, rejected credentials, a
@@ -49,6 +52,7 @@ logger = logging.getLogger(__name__)
 _MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 _ACCEPT = f"{_MEDIA_TYPE}, application/vnd.schemaregistry+json; q=0.9"
 _SCHEMA_NOT_FOUND = 40403
+_LARGEST_ID = 2**31 - 1
 _REFUSED_SCHEMA = frozenset({409, 422})  # incompatible, invalid
 _EXCERPT = 200
 
@@ -121,6 +125,11 @@ class RegistryClient:
         known = self._schemas.get(registry_id)
         if known is not None:
             return known
+        if registry_id > _LARGEST_ID:
+            raise UnknownSchemaError(
+                f"schema id {registry_id} is above {_LARGEST_ID}, "
+                "the largest id a schema registry gives"
+            )
         task = self._fetches.get(registry_id)
         if task is None:
             task = asyncio.create_task(self._fetch(registry_id))

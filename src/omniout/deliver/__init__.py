@@ -11,6 +11,8 @@ from __future__ import annotations
 from omniout.deliver.client import CertFiles, Deliverer
 from omniout.deliver.policy import (
     DEFAULT_RETRY_STATUSES,
+    Classified,
+    ResponseClassifier,
     RetryPolicy,
     Verdict,
     backoff_delay,
@@ -33,11 +35,13 @@ __all__ = [
     "AttemptHook",
     "AttemptInfo",
     "CertFiles",
+    "Classified",
     "Clock",
     "Deliverer",
     "DeliveryResult",
     "OutboundRequest",
     "Response",
+    "ResponseClassifier",
     "RetryPolicy",
     "SendFn",
     "SleepFn",

@@ -13,21 +13,26 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from opentelemetry.trace import NoOpTracer, Tracer
 
+from omniout.deliver.auth.base import Credential
 from omniout.deliver.policy import RetryPolicy
 from omniout.deliver.request import OutboundRequest, Response
 from omniout.deliver.retry import (
     AttemptHook,
     DeliveryResult,
+    SendFn,
     SleepFn,
     deliver_with_retries,
 )
+from omniout.deliver.tracing import TracedAttempts
 from omniout.errors import DeliveryError
 
 __all__ = ["CertFiles", "Deliverer"]
@@ -59,9 +64,16 @@ class Deliverer:
     ``verify`` is ``True`` (the system's trust store), ``False`` (no
     certificate check) or an ``ssl.SSLContext``; ``cert`` adds a client
     certificate for mutual TLS (loaded into that context). At most
-    ``max_connections`` connections are open at once, over all endpoints.
+    ``max_connections`` connections are open at once in each pool.
     ``sleep`` is what the retry loop awaits between attempts. Redirects are
-    not followed and cookies are never kept. Call ``aclose`` when done.
+    not followed and cookies are never kept. ``tracer`` makes one CLIENT
+    span per attempt of ``deliver`` and sends its ``traceparent``. Call
+    ``aclose`` when done.
+
+    ``credentials`` are the opened credentials that requests name. Each
+    distinct TLS context among them gets a pool of its own (a client
+    certificate is a property of the connection), created here once; a
+    credential without TLS settings uses the default pool.
     """
 
     def __init__(
@@ -71,18 +83,17 @@ class Deliverer:
         cert: CertFiles | None = None,
         max_connections: int = 100,
         sleep: SleepFn = asyncio.sleep,
+        credentials: Mapping[str, Credential] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
-        self._ssl = _ssl_context(verify, cert)
+        self._tracer = tracer or NoOpTracer()
         self._max_connections = max_connections
         self._sleep = sleep
-        transport = AiohttpTransport(verify=self._ssl, client=self._open_session)
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._client = self._open_client(_ssl_context(verify, cert))
+        self._tls_clients: dict[ssl.SSLContext, httpx.AsyncClient] = {}
+        self._credentials: dict[str, tuple[Credential, SendFn]] = {}
+        for name, credential in (credentials or {}).items():
+            self._credentials[name] = (credential, self._sender(credential))
 
     async def __aenter__(self) -> Deliverer:
         return self
@@ -97,6 +108,10 @@ class Deliverer:
 
     async def aclose(self) -> None:
         """Close every pooled connection; the deliverer is unusable after."""
+        for credential, _ in self._credentials.values():
+            await credential.aclose()
+        for client in self._tls_clients.values():
+            await client.aclose()
         await self._client.aclose()
 
     async def send(self, request: OutboundRequest) -> Response:
@@ -105,20 +120,53 @@ class Deliverer:
         Raises ``DeliveryError`` when no answer came: ``retriable=True`` for a
         timeout or a connection failure, ``False`` for a request that cannot
         be sent at all (bad URL, scheme or header). Never raises httpx's or
-        aiohttp's own exceptions.
+        aiohttp's own exceptions. A request that names a credential is sent
+        through it, which may send it twice (see ``Credential.send``).
         """
+        if request.credential is None:
+            return await self._attempt(self._client, request)
+        found = self._credentials.get(request.credential)
+        if found is None:
+            reason = f"no credential named {request.credential!r} is open"
+            raise _attempt_error(reason, False, time.time())
+        credential, send = found
+        return await credential.send(request, send)
+
+    def _sender(self, credential: Credential) -> SendFn:
+        """One attempt over the pool that fits the credential's TLS settings."""
+        client = self._client
+        context = credential.tls
+        if context is not None:
+            if context not in self._tls_clients:
+                self._tls_clients[context] = self._open_client(context)
+            client = self._tls_clients[context]
+
+        async def send(request: OutboundRequest) -> Response:
+            return await self._attempt(client, request, scrub=True)
+
+        return send
+
+    async def _attempt(
+        self,
+        client: httpx.AsyncClient,
+        request: OutboundRequest,
+        *,
+        scrub: bool = False,
+    ) -> Response:
+        # With ``scrub`` the library's exception is not chained: its message
+        # may quote the URL, which can hold a credential's query parameter.
         started_at = time.time()
         began = time.perf_counter()
         try:
             async with asyncio.timeout(request.timeout):
-                answer = await self._exchange(request)
+                answer = await self._exchange(client, request)
         except _UNSENDABLE as exc:
             # The class only: messages may quote the URL or a header value.
             reason = f"request cannot be sent: {type(exc).__name__}"
-            raise _attempt_error(reason, False, started_at) from exc
+            raise _attempt_error(reason, False, started_at) from _cause(exc, scrub)
         except _NO_ANSWER as exc:
             reason = _no_answer_reason(exc, request.timeout)
-            raise _attempt_error(reason, True, started_at) from exc
+            raise _attempt_error(reason, True, started_at) from _cause(exc, scrub)
         return Response(
             status=answer.status_code,
             headers=tuple(answer.headers.multi_items()),
@@ -140,14 +188,21 @@ class Deliverer:
         the retry budget is spent; either way it carries the last status, a
         body excerpt, the attempt count and the first and last attempt times.
         """
+        attempts = TracedAttempts(self._tracer, self.send, on_attempt)
         return await deliver_with_retries(
-            self.send, request, policy, sleep=self._sleep, on_attempt=on_attempt
+            attempts.send,
+            request,
+            policy,
+            sleep=self._sleep,
+            on_attempt=attempts.report,
         )
 
-    async def _exchange(self, request: OutboundRequest) -> httpx.Response:
+    async def _exchange(
+        self, client: httpx.AsyncClient, request: OutboundRequest
+    ) -> httpx.Response:
         # The whole body is read into memory; a bound on its size is left to
         # the endpoint's timeout for now.
-        return await self._client.request(
+        return await client.request(
             request.method,
             request.url,
             headers=list(request.headers),
@@ -155,14 +210,23 @@ class Deliverer:
             timeout=request.timeout,
         )
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        # Called by the transport on first use, inside the running loop.
-        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
-        return aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # Send the caller's headers only: no guessed Content-Type.
-            skip_auto_headers=("Content-Type",),
+    def _open_client(self, context: ssl.SSLContext) -> httpx.AsyncClient:
+        def open_session() -> aiohttp.ClientSession:
+            # Called by the transport on first use, inside the running loop.
+            connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=context)
+            return aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                # Send the caller's headers only: no guessed Content-Type.
+                skip_auto_headers=("Content-Type",),
+            )
+
+        return httpx.AsyncClient(
+            transport=AiohttpTransport(verify=context, client=open_session),
+            headers={"User-Agent": USER_AGENT},
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=False,
+            trust_env=False,
         )
 
 
@@ -182,6 +246,10 @@ def _ssl_context(
     elif cert is not None:
         context.load_cert_chain(*cert)
     return context
+
+
+def _cause(exc: Exception, scrub: bool) -> Exception | None:
+    return None if scrub else exc
 
 
 def _no_answer_reason(exc: Exception, timeout: float) -> str:

@@ -7,13 +7,18 @@ the tests share one definition of "retriable" and one backoff formula.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
+from omniout.deliver.request import Response
+
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
+    "Classified",
+    "ResponseClassifier",
     "RetryPolicy",
     "Verdict",
     "backoff_delay",
@@ -22,6 +27,20 @@ __all__ = [
 ]
 
 Verdict = Literal["done", "retry", "permanent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """A classifier's verdict, and what it saw (for the failure reason)."""
+
+    verdict: Verdict
+    detail: str | None = None
+
+
+# Reads an answer after its status was classified and may change the
+# verdict: a SOAP fault in a 500 that says "your message is wrong" is
+# permanent. Called once per answer; it must be pure and quick.
+ResponseClassifier = Callable[[Response, Verdict], Classified]
 
 # 408 Request Timeout, 425 Too Early and 429 Too Many Requests say "not now"
 # rather than "never" (RFC 9110 §15.5.9, RFC 8470 §5.2, RFC 6585 §4); every
@@ -43,7 +62,8 @@ class RetryPolicy:
     ``max_backoff``, shortened by a random fraction of up to ``jitter`` of
     itself (1.0 is "full jitter"), and never shorter than the answer's
     ``Retry-After`` (itself capped at ``max_backoff``). ``permanent_statuses``
-    wins over ``retry_statuses``, which wins over the default split.
+    wins over ``retry_statuses``, which wins over the default split;
+    ``response_classifier``, when set, has the last word on each answer.
     Raises ``ValueError`` when a field is out of range.
     """
 
@@ -56,6 +76,7 @@ class RetryPolicy:
     jitter: float = 1.0
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
     permanent_statuses: frozenset[int] = frozenset()
+    response_classifier: ResponseClassifier | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

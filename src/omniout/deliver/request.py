@@ -19,7 +19,9 @@ class OutboundRequest:
     joined into one field line with ", " (the same field, RFC 9110 §5.3), and
     names may go out lower-cased. ``timeout`` bounds one attempt from the
     first byte sent to the last byte of the answer read, waiting for a pooled
-    connection included.
+    connection included. ``credential`` names the configured credential the
+    deliverer applies when it sends the request; the request itself never
+    holds a secret.
     """
 
     method: str
@@ -27,6 +29,7 @@ class OutboundRequest:
     headers: tuple[tuple[str, str], ...]
     body: bytes | None
     timeout: float
+    credential: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

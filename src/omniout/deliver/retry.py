@@ -99,6 +99,7 @@ class _Outcome:
     response: Response | None = None
     error: DeliveryError | None = None
     retry_after: float | None = None
+    detail: str | None = None
 
 
 async def deliver_with_retries(
@@ -121,6 +122,12 @@ async def deliver_with_retries(
     through at once.
     """
     run = _Run(send, request, policy, clock, rand, on_attempt)
+    # Most deliveries are settled by their first attempt, so only one that
+    # asks to be retried pays for setting up tenacity's loop; the loop then
+    # starts from that first outcome, as if it had made the attempt itself.
+    first = await run.attempt()
+    if not _wants_retry(first):
+        return run.finish(first)
     retrying = AsyncRetrying(
         sleep=sleep,
         stop=run.should_stop,
@@ -129,7 +136,7 @@ async def deliver_with_retries(
         before_sleep=run.report_retry,
         retry_error_callback=run.last_outcome,
     )
-    final: _Outcome = await retrying(run.attempt)
+    final: _Outcome = await retrying(run.attempt_after, first)
     return run.finish(final)
 
 
@@ -147,6 +154,7 @@ class _Run:
         "_on_attempt",
         "_policy",
         "_rand",
+        "_replayed",
         "_request",
         "_send",
         "_start",
@@ -170,6 +178,7 @@ class _Run:
         self._first_at = 0.0
         self._start = 0.0
         self._last: _Outcome | None = None
+        self._replayed = False
 
     async def attempt(self) -> _Outcome:
         """Make the next attempt and judge it; never raises ``DeliveryError``."""
@@ -188,8 +197,19 @@ class _Run:
             self._last = self._judge(number, started_at, response)
         return self._last
 
+    async def attempt_after(self, first: _Outcome) -> _Outcome:
+        """tenacity's attempt: ``first`` on its first call, a new one after."""
+        if not self._replayed:
+            self._replayed = True
+            return first
+        return await self.attempt()
+
     def _judge(self, number: int, started_at: float, response: Response) -> _Outcome:
         verdict = classify(response.status, self._policy)
+        detail = None
+        if self._policy.response_classifier is not None:
+            classified = self._policy.response_classifier(response, verdict)
+            verdict, detail = classified.verdict, classified.detail
         retry_after = None
         header = response.header("retry-after")
         if verdict == "retry" and header is not None:
@@ -201,6 +221,7 @@ class _Run:
             response.elapsed,
             response=response,
             retry_after=retry_after,
+            detail=detail,
         )
 
     def last_outcome(self, _state: RetryCallState | None = None) -> _Outcome:
@@ -284,9 +305,10 @@ def _describe(outcome: _Outcome) -> str:
         return "no answer" if outcome.error is None else outcome.error.reason
     status = outcome.response.status
     try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
+        text = f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
-        return f"HTTP {status}"
+        text = f"HTTP {status}"
+    return text if outcome.detail is None else f"{text}, {outcome.detail}"
 
 
 def _excerpt(outcome: _Outcome) -> str:

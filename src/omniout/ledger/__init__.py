@@ -1,19 +1,22 @@
 """The delivery ledger: which request ids each route has already delivered.
 
 ``open_ledger`` picks the store from a URL; ``LedgerWriter`` groups the
-entries of concurrently finishing events into one transaction.
+entries of concurrently finishing events into one transaction, and
+``LedgerLookup`` the questions of concurrently starting events into one query.
 """
 
 from __future__ import annotations
 
 from omniout.ledger.base import Ledger, LedgerEntry, Outcome
 from omniout.ledger.batcher import LedgerWriter
+from omniout.ledger.lookup import LedgerLookup
 from omniout.ledger.postgres import PostgresLedger
 from omniout.ledger.sqlite import SqliteLedger
 
 __all__ = [
     "Ledger",
     "LedgerEntry",
+    "LedgerLookup",
     "LedgerWriter",
     "Outcome",
     "PostgresLedger",
