@@ -1,8 +1,9 @@
 """The demo behind ``make run`` (deploy/demo/run.sh) on the local stack.
 
-The script runs as it does for a newcomer, except that its receiver listens
-on a free port, and its consumer group and ledger are this test's own (set
-through the environment, which wins over deploy/demo/config.yaml). The demo
+The script runs as it does for a newcomer, except that its receiver and
+admin port listen on free ports, and its consumer group and ledger are this
+test's own (set through the environment, which wins over
+deploy/demo/config.yaml). The demo
 topic is shared, so the group may also deliver orders of earlier runs.
 """
 
@@ -47,6 +48,7 @@ async def test_the_demo_shows_each_delivery_and_ctrl_c_stops_it_all(
         DEMO_RECEIVER_PORT=str(port),
         OMNIOUT_KAFKA__GROUP_ID=f"demo-test-{uuid.uuid4().hex[:10]}",
         OMNIOUT_LEDGER__URL=f"sqlite:///{tmp_path / 'demo-ledger.db'}",
+        OMNIOUT_ADMIN__PORT="0",
     )
     demo = await asyncio.create_subprocess_exec(
         "bash",
