@@ -1,4 +1,4 @@
-"""The config example in docs/readme/engine.md is one that loads."""
+"""The README's complete config example is one that loads."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from omniout.cli.main import app
 from omniout.config import load_settings
 
 ROOT = Path(__file__).parents[3]
-README = ROOT / "docs" / "readme" / "engine.md"
-_YAML = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+README = ROOT / "README.md"
+_YAML = re.compile(
+    r"^<!-- example: complete-config -->\n```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL
+)
 
 
 def examples() -> list[str]:
