@@ -134,5 +134,6 @@ def test_a_payload_over_max_request_bytes_is_refused_before_sending() -> None:
     assert caught.value.reason == (
         "route 'small': payload is 41 bytes, more than max_request_bytes (40)"
     )
-    assert request.body is not None and len(request.body) == 41
+    assert request.body is not None
+    assert len(request.body) == 41
     assert request.max_response_bytes == 1024 * 1024
