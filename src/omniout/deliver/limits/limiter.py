@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -48,7 +49,7 @@ class EndpointLimiter:
     is cancellable at any point, and a cancelled wait holds nothing.
     """
 
-    __slots__ = ("_clock", "_observer", "_rate", "_sleep", "_slots", "key")
+    __slots__ = ("_clock", "_free", "_observer", "_rate", "_sleep", "_waiters", "key")
 
     def __init__(
         self,
@@ -61,9 +62,11 @@ class EndpointLimiter:
         sleep: SleepFn = asyncio.sleep,
     ) -> None:
         self.key = key
-        self._slots = (
-            None if max_concurrency is None else asyncio.Semaphore(max_concurrency)
-        )
+        # Free slots, or None without a concurrency limit. A waiter's future
+        # is made only when no slot is free; a release hands its slot to the
+        # first waiter directly, so exactly one is woken, in arrival order.
+        self._free = max_concurrency
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._rate = rate
         self._observer = observer
         self._clock = clock
@@ -76,12 +79,12 @@ class EndpointLimiter:
         when a slot is free and the rate allows a request now. Every
         successful ``acquire`` must be followed by one :meth:`release`.
         """
-        slots = self._slots
-        if slots is not None:
-            if slots.locked():
-                await self._wait_for_slot(slots)
+        free = self._free
+        if free is not None:
+            if free > 0 and not self._waiters:
+                self._free = free - 1
             else:
-                await slots.acquire()
+                await self._wait_for_slot()
         rate = self._rate
         if rate is None:
             return
@@ -95,22 +98,36 @@ class EndpointLimiter:
             await self._sleep(delay)
         except BaseException:
             rate.refund(granted)
-            if slots is not None:
-                slots.release()
+            self.release()
             self._ended(self._clock() - now)
             raise
         self._ended(delay)
 
     def release(self) -> None:
         """Give the concurrency slot back; the attempt is over."""
-        if self._slots is not None:
-            self._slots.release()
+        if self._free is None:
+            return
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():  # a cancelled waiter is skipped
+                waiter.set_result(None)
+                return
+        self._free += 1
 
-    async def _wait_for_slot(self, slots: asyncio.Semaphore) -> None:
+    async def _wait_for_slot(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         began = self._clock()
         self._began()
         try:
-            await slots.acquire()
+            await waiter
+        except asyncio.CancelledError:
+            # Cancelled after a release handed this waiter its slot: pass
+            # the slot on rather than lose it.
+            if waiter.done() and not waiter.cancelled():
+                self.release()
+            raise
         finally:
             self._ended(self._clock() - began)
 

@@ -144,3 +144,39 @@ async def test_a_cancelled_wait_for_a_slot_holds_nothing() -> None:
 
     await asyncio.wait_for(guard.acquire(), 1)
     assert waits.waiting == 0
+
+
+async def test_a_slot_handed_to_a_waiter_cancelled_meanwhile_is_passed_on() -> None:
+    time, waits = FakeTime(), Waits()
+    guard = limiter(time, waits, max_concurrency=1)
+    await guard.acquire()
+    first = asyncio.create_task(guard.acquire())
+    second = asyncio.create_task(guard.acquire())
+    await asyncio.sleep(0)
+
+    guard.release()
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+    await asyncio.wait_for(second, 1)
+    assert waits.waiting == 0
+
+
+async def test_slots_go_to_waiters_in_the_order_they_came() -> None:
+    time, waits = FakeTime(), Waits()
+    guard = limiter(time, waits, max_concurrency=1)
+    order: list[int] = []
+    await guard.acquire()
+
+    async def attempt(number: int) -> None:
+        await guard.acquire()
+        order.append(number)
+        guard.release()
+
+    tasks = [asyncio.create_task(attempt(n)) for n in range(4)]
+    await asyncio.sleep(0)
+    guard.release()
+    await asyncio.gather(*tasks)
+
+    assert order == [0, 1, 2, 3]
