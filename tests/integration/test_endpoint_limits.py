@@ -15,13 +15,20 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from omniout.config import load_settings
+from omniout.config import ProcessingSettings, load_settings
 from omniout.deliver import Deliverer, OutboundRequest, RetryPolicy
 from omniout.deliver.limits import open_limiters
 from omniout.routing import compile_routes
 from tests.doc_examples import example
 from tests.integration.conftest import TopicFactory
-from tests.integration.engine import order, produce_orders, wait_until
+from tests.integration.engine import (
+    committed_and_end,
+    order,
+    produce_orders,
+    running,
+    settings,
+    wait_until,
+)
 from tests.integration.example_engine import (
     example_settings,
     running_with_admin,
@@ -184,3 +191,36 @@ async def test_an_attempt_waiting_for_its_turn_holds_no_pooled_connection(
     assert answer.response.status == 200
     assert pending >= 5
     assert len(other.deliveries) == 1
+
+
+async def test_stopping_cancels_waits_and_leaves_waiting_events_uncommitted(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path
+) -> None:
+    topic = await new_topic("limits-stop")
+    events = [order(n) for n in range(3)]
+    await produce_orders(kafka, topic, events, key_field="Order_Number__c")
+
+    async with Receiver() as receiver:
+        config = settings(
+            kafka,
+            topic,
+            receiver.url,
+            tmp_path,
+            endpoint={"rate_limit": {"requests": 1, "per": 60}},
+        )
+        config = config.model_copy(
+            update={"processing": ProcessingSettings(shutdown_timeout=0.5)}
+        )
+        loop = asyncio.get_running_loop()
+        async with running(config):
+            await receiver.wait_for(1)
+            await asyncio.sleep(0.3)
+            stopped_at = loop.time()
+        stop_seconds = loop.time() - stopped_at
+
+    # The two waiting for their turn (up to two minutes) were cancelled
+    # after the drain timeout: not sent, not committed, consumed again later.
+    assert len(receiver.deliveries) == 1
+    assert stop_seconds < 5
+    positions = await committed_and_end(kafka, config.kafka.group_id, topic)
+    assert positions[0] == (1, 3)
