@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
 from omniout.config import RouteSettings, load_settings
 from omniout.deliver.limits import open_limiters, plan_limits
 from omniout.errors import ConfigError, PayloadTooLargeError
 from omniout.routing import compile_routes
+from omniout.telemetry.metrics import Metrics
 
 
 def route(name: str, **endpoint: Any) -> RouteSettings:
@@ -137,3 +139,23 @@ def test_a_payload_over_max_request_bytes_is_refused_before_sending() -> None:
     assert request.body is not None
     assert len(request.body) == 41
     assert request.max_response_bytes == 1024 * 1024
+
+
+async def test_waiting_is_counted_per_limit_key_in_the_metrics() -> None:
+    metrics = Metrics()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    routes = [route("orders", rate_limit={"requests": 2, "per": 1}), route("audit")]
+    limiters = open_limiters(routes, metrics=metrics, clock=lambda: 0.0, sleep=sleep)
+    for _ in range(3):
+        await limiters["orders"].acquire()
+        limiters["orders"].release()
+
+    page = generate_latest(metrics.registry).decode()
+    assert slept == [0.5, 1.0]
+    assert 'omniout_limit_wait_seconds_total{limit="orders"} 1.5' in page
+    assert 'omniout_limit_waiting{limit="orders"} 0.0' in page
+    assert 'limit="audit"' not in page
