@@ -31,6 +31,13 @@ from pydantic_settings import (
 )
 
 from omniout.deliver.auth.settings import CredentialSettings, check_references
+from omniout.deliver.limits.plan import plan_limits
+from omniout.deliver.limits.settings import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    LIMIT_KEY_PATTERN,
+    RateLimitSettings,
+)
 from omniout.deliver.policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from omniout.errors import ConfigError
 from omniout.mapping.rows import RowSettings
@@ -144,6 +151,12 @@ class EndpointSettings(_Section):
     # The body: JSON, or the payload as XML in a SOAP envelope (``soap:``).
     format: Literal["json", "soap"] = "json"
     soap: SoapSettings | None = None
+    # Guardrails (omniout.deliver.limits); the key defaults to the route name.
+    limit_key: str | None = Field(default=None, pattern=LIMIT_KEY_PATTERN)
+    max_concurrency: int | None = Field(default=None, ge=1)
+    rate_limit: RateLimitSettings | None = None
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1)
 
     @model_validator(mode="after")
     def _soap_section(self) -> EndpointSettings:
@@ -263,6 +276,7 @@ def load_settings(path: str | Path) -> Settings:
         for i, r in enumerate(settings.routes)
     ]
     check_references(settings.credentials, endpoints, file)
+    plan_limits(settings.routes, file=file)
     return settings
 
 

@@ -9,6 +9,7 @@ One root, and a split by what the caller can do about it::
     │   │   └── UnknownSchemaError
     │   ├── ValidationError      a record to publish does not fit its schema
     │   ├── MappingError         the route's mapping failed on this event
+    │   │   └── PayloadTooLargeError  the mapped payload exceeds the endpoint's cap
     │   ├── GapEventError        a CDC gap event, which the route does not take
     │   └── DeliveryError        the endpoint refused it or never answered
     ├── RegistryUnavailableError the schema registry cannot answer now: retry
@@ -40,6 +41,7 @@ __all__ = [
     "MappingError",
     "NotReplayableError",
     "OmniOutError",
+    "PayloadTooLargeError",
     "RegistryUnavailableError",
     "ReplyError",
     "UnknownSchemaError",
@@ -112,6 +114,25 @@ class MappingError(EventError):
             if part
         )
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class PayloadTooLargeError(MappingError):
+    """The mapped payload is larger than its endpoint's ``max_request_bytes``.
+
+    Mapping the same event again gives the same payload, so the event goes to
+    the dead-letter topic at once, before anything is sent. ``size`` and
+    ``limit`` are in bytes.
+    """
+
+    kind = "payload-too-large"
+
+    def __init__(self, size: int, limit: int, *, route: str = "") -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"payload is {size} bytes, more than max_request_bytes ({limit})",
+            route=route,
+        )
 
 
 class GapEventError(EventError):

@@ -15,9 +15,14 @@ from typing import Any
 from urllib.parse import quote
 
 from omniout.config import RouteSettings
+from omniout.deliver.limits import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    limit_key,
+)
 from omniout.deliver.policy import RetryPolicy
 from omniout.deliver.request import OutboundRequest
-from omniout.errors import ConfigError, MappingError
+from omniout.errors import ConfigError, MappingError, PayloadTooLargeError
 from omniout.mapping import Expression, Mapping
 from omniout.mapping.cdc import CDC_BINDINGS
 from omniout.payload import JsonFormat, PayloadFormat, payload_format
@@ -91,6 +96,10 @@ class Route:
     takes_gap_events: bool = False
     # Whether the condition or mapping reads the CDC field lists.
     uses_changes: bool = False
+    # The endpoint limiter's key (omniout.deliver.limits.plan) and size caps.
+    limit: str | None = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def matches(
         self, event: dict[str, Any], bindings: dict[str, Any] | None = None
@@ -117,7 +126,11 @@ class Route:
         request_id: str,
         bindings: dict[str, Any] | None = None,
     ) -> OutboundRequest:
-        """The HTTP request for one event; raises MappingError."""
+        """The HTTP request for one event; raises MappingError.
+
+        A body longer than ``max_request_bytes`` raises its subclass
+        ``PayloadTooLargeError``; nothing is sent.
+        """
         payload = self.mapping.apply(event, bindings)
         body = None
         if self.method not in ("GET", "DELETE"):
@@ -125,6 +138,10 @@ class Route:
                 body = self.payload.encode(payload)
             except MappingError as exc:
                 raise MappingError(exc.reason, route=self.name) from None
+            if len(body) > self.max_request_bytes:
+                raise PayloadTooLargeError(
+                    len(body), self.max_request_bytes, route=self.name
+                )
         headers = (
             *self.headers,
             *self.payload.headers,
@@ -137,6 +154,8 @@ class Route:
             body=body,
             timeout=self.timeout,
             credential=self.credential,
+            limit=self.limit,
+            max_response_bytes=self.max_response_bytes,
         )
 
 
@@ -190,6 +209,9 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
         reply_topic=settings.reply_topic,
         takes_gap_events=settings.gap_events == "deliver",
         uses_changes=not mentioned.isdisjoint(CDC_BINDINGS),
+        limit=limit_key(settings),
+        max_request_bytes=endpoint.max_request_bytes,
+        max_response_bytes=endpoint.max_response_bytes,
     )
 
 

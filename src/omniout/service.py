@@ -27,6 +27,7 @@ from omniout.deadletter import DeadLetterWriter
 from omniout.decode import Decoder, KnownSchema, RegistryClient, SchemaStore
 from omniout.deliver import Deliverer
 from omniout.deliver.auth import open_credentials
+from omniout.deliver.limits import open_limiters
 from omniout.errors import ConfigError
 from omniout.invoke import Invoker
 from omniout.ledger import Ledger, LedgerWriter, open_ledger
@@ -63,6 +64,7 @@ async def serve(
     tracing = setup_tracing()
     tracer = tracing.tracer
     metrics = Metrics()
+    limits = open_limiters(settings.routes, file=config_file, metrics=metrics)
     readiness = Readiness()
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(asyncio.to_thread, tracing.shutdown)
@@ -95,7 +97,7 @@ async def serve(
         if not await _start_when_reachable(producer.start, readiness, stopping):
             return
 
-        deliverer = Deliverer(credentials=credentials, tracer=tracer)
+        deliverer = Deliverer(credentials=credentials, tracer=tracer, limits=limits)
         stack.push_async_callback(deliverer.aclose)
         if admin is not None:
             admin.invoker = Invoker(

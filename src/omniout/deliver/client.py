@@ -23,6 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 from opentelemetry.trace import NoOpTracer, Tracer
 
 from omniout.deliver.auth.base import Credential
+from omniout.deliver.limits import EndpointLimiter, read_bounded, too_large_reason
 from omniout.deliver.policy import RetryPolicy
 from omniout.deliver.request import OutboundRequest, Response
 from omniout.deliver.retry import (
@@ -74,6 +75,10 @@ class Deliverer:
     distinct TLS context among them gets a pool of its own (a client
     certificate is a property of the connection), created here once; a
     credential without TLS settings uses the default pool.
+
+    ``limits`` are the endpoint limiters by key. An attempt whose request
+    names one of them waits on it first: outside the attempt's timeout and
+    before it takes a connection from the pool.
     """
 
     def __init__(
@@ -85,8 +90,10 @@ class Deliverer:
         sleep: SleepFn = asyncio.sleep,
         credentials: Mapping[str, Credential] | None = None,
         tracer: Tracer | None = None,
+        limits: Mapping[str, EndpointLimiter] | None = None,
     ) -> None:
         self._tracer = tracer or NoOpTracer()
+        self._limits = dict(limits or {})
         self._max_connections = max_connections
         self._sleep = sleep
         self._client = self._open_client(_ssl_context(verify, cert))
@@ -153,13 +160,25 @@ class Deliverer:
         *,
         scrub: bool = False,
     ) -> Response:
+        limiter = None if request.limit is None else self._limits.get(request.limit)
+        if limiter is None:
+            return await self._timed(client, request, scrub)
+        await limiter.acquire()
+        try:
+            return await self._timed(client, request, scrub)
+        finally:
+            limiter.release()
+
+    async def _timed(
+        self, client: httpx.AsyncClient, request: OutboundRequest, scrub: bool
+    ) -> Response:
         # With ``scrub`` the library's exception is not chained: its message
         # may quote the URL, which can hold a credential's query parameter.
         started_at = time.time()
         began = time.perf_counter()
         try:
             async with asyncio.timeout(request.timeout):
-                answer = await self._exchange(client, request)
+                answer, body = await self._exchange(client, request)
         except _UNSENDABLE as exc:
             # The class only: messages may quote the URL or a header value.
             reason = f"request cannot be sent: {type(exc).__name__}"
@@ -167,10 +186,14 @@ class Deliverer:
         except _NO_ANSWER as exc:
             reason = _no_answer_reason(exc, request.timeout)
             raise _attempt_error(reason, True, started_at) from _cause(exc, scrub)
+        if body is None:
+            # Permanent: the endpoint answered, and would answer alike again.
+            reason = too_large_reason(answer.status_code, request.max_response_bytes)
+            raise _attempt_error(reason, False, started_at)
         return Response(
             status=answer.status_code,
             headers=tuple(answer.headers.multi_items()),
-            body=answer.content,
+            body=body,
             elapsed=time.perf_counter() - began,
         )
 
@@ -199,16 +222,21 @@ class Deliverer:
 
     async def _exchange(
         self, client: httpx.AsyncClient, request: OutboundRequest
-    ) -> httpx.Response:
-        # The whole body is read into memory; a bound on its size is left to
-        # the endpoint's timeout for now.
-        return await client.request(
+    ) -> tuple[httpx.Response, bytes | None]:
+        """The answer and its body, ``None`` when it is over the size bound."""
+        outgoing = client.build_request(
             request.method,
             request.url,
             headers=list(request.headers),
             content=request.body,
             timeout=request.timeout,
         )
+        answer = await client.send(outgoing, stream=True)
+        try:
+            body = await read_bounded(answer, request.max_response_bytes)
+        finally:
+            await answer.aclose()
+        return answer, body
 
     def _open_client(self, context: ssl.SSLContext) -> httpx.AsyncClient:
         def open_session() -> aiohttp.ClientSession:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniout.deliver.limits.settings import DEFAULT_MAX_RESPONSE_BYTES
+
 __all__ = ["OutboundRequest", "Response"]
 
 
@@ -21,7 +23,9 @@ class OutboundRequest:
     first byte sent to the last byte of the answer read, waiting for a pooled
     connection included. ``credential`` names the configured credential the
     deliverer applies when it sends the request; the request itself never
-    holds a secret.
+    holds a secret. ``limit`` names the endpoint limiter the attempt waits
+    on, if the deliverer has one by that name; an answer whose body is
+    longer than ``max_response_bytes`` fails the attempt.
     """
 
     method: str
@@ -30,6 +34,8 @@ class OutboundRequest:
     body: bytes | None
     timeout: float
     credential: str | None = None
+    limit: str | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,20 @@ class Metrics:
             buckets=_COMMIT_BUCKETS,
             registry=r,
         )
+        # Per limit key (omniout.deliver.limits): where a slow or strictly
+        # limited endpoint holds its events back.
+        self.limit_wait_seconds = Counter(
+            "omniout_limit_wait_seconds",
+            "Seconds attempts spent waiting for an endpoint limiter.",
+            ["limit"],
+            registry=r,
+        )
+        self.limit_waiting = Gauge(
+            "omniout_limit_waiting",
+            "Attempts waiting for an endpoint limiter now.",
+            ["limit"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "omniout_events_in_flight",
             "Records fetched and not yet done.",

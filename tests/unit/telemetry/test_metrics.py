@@ -38,6 +38,8 @@ def test_every_metric_of_the_readme_is_exposed() -> None:
     metrics.delivery_seconds.labels("orders", "http://h").observe(0.1)
     metrics.attempts.labels("orders", "http://h").observe(2)
     metrics.commit_seconds.observe(0.002)
+    metrics.limit_wait_seconds.labels("orders").inc(0.5)
+    metrics.limit_waiting.labels("orders").set(1)
 
     page = generate_latest(metrics.registry).decode()
 
@@ -54,6 +56,8 @@ def test_every_metric_of_the_readme_is_exposed() -> None:
         "omniout_commit_duration_seconds",
         "omniout_events_in_flight",
         "omniout_consumer_lag",
+        "omniout_limit_wait_seconds",
+        "omniout_limit_waiting",
     }
     assert 'omniout_events_consumed_total{topic="t"} 1.0' in page
     assert "_created" not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import replace
 from typing import Literal
 from urllib.parse import quote
 
@@ -53,11 +54,5 @@ class ApiKey(HeaderCredential):
     def authorize(self, request: OutboundRequest) -> OutboundRequest:
         if not self._parameter:
             return super().authorize(request)
-        return OutboundRequest(
-            request.method,
-            add_query_parameter(request.url, self._parameter),
-            request.headers,
-            request.body,
-            request.timeout,
-            request.credential,
-        )
+        url = add_query_parameter(request.url, self._parameter)
+        return replace(request, url=url)

@@ -11,6 +11,7 @@ an API key header) compute them once, when the service starts.
 from __future__ import annotations
 
 import ssl
+from dataclasses import replace
 from typing import Protocol
 
 from omniout.deliver.request import OutboundRequest, Response
@@ -43,14 +44,7 @@ def with_headers(
     request: OutboundRequest, headers: tuple[tuple[str, str], ...]
 ) -> OutboundRequest:
     """A copy of ``request`` with ``headers`` after its own."""
-    return OutboundRequest(
-        request.method,
-        request.url,
-        request.headers + headers,
-        request.body,
-        request.timeout,
-        request.credential,
-    )
+    return replace(request, headers=request.headers + headers)
 
 
 class HeaderCredential:
