@@ -13,18 +13,13 @@ from pathlib import Path
 
 __all__ = ["example"]
 
-_ROOT = Path(__file__).parents[1]
-_DOCS = (_ROOT / "README.md", *sorted((_ROOT / "docs" / "readme").glob("*.md")))
+_README = Path(__file__).parents[1] / "README.md"
 _BLOCK = re.compile(r"```yaml\n# example: (\S+)\n(.*?)```", re.DOTALL)
 
 
 def example(name: str, folder: Path) -> Path:
     """Write the example called ``name`` to ``folder`` and return its path."""
-    found = {
-        m.group(1): m.group(2)
-        for doc in _DOCS
-        for m in _BLOCK.finditer(doc.read_text())
-    }
+    found = {m.group(1): m.group(2) for m in _BLOCK.finditer(_README.read_text())}
     path = folder / f"{name}.yaml"
     path.write_text(found[name])
     return path
