@@ -22,7 +22,7 @@ from rich.progress import Progress
 from omniout.cli import dlq, offsets
 from omniout.cli.common import ConfigOption, fail, settings_or_exit
 from omniout.cli.invoke import invoke
-from omniout.cli.preview import preview_bindings, preview_body
+from omniout.cli.preview import preview_bindings, preview_body, preview_credential
 from omniout.config import Settings
 from omniout.decode import KnownSchema, SchemaStore
 from omniout.deliver.auth import open_credentials
@@ -115,6 +115,10 @@ def check(
     typer.echo(f"{request.method} {request.url}")
     for name, value in request.headers:
         typer.echo(f"{name}: {value}")
+    if request.credential is not None:
+        described = settings.credentials[request.credential]
+        for line in preview_credential(request.credential, described):
+            typer.echo(line)
     typer.echo("")
     if request.body is not None:
         typer.echo(preview_body(request))

@@ -10,13 +10,23 @@ import orjson
 from lxml import etree
 
 from omniout.decode import SchemaStore
+from omniout.deliver.auth.settings import (
+    ApiKeySettings,
+    BasicSettings,
+    BearerSettings,
+    HmacSettings,
+    NoAuthSettings,
+    OAuth2Settings,
+)
 from omniout.deliver.request import OutboundRequest
 from omniout.errors import MappingError
 from omniout.mapping.cdc import change_bindings, field_table, refuse_gap
 from omniout.payload.xml import SAFE_PARSER
 from omniout.routing import Route
 
-__all__ = ["preview_bindings", "preview_body"]
+__all__ = ["preview_bindings", "preview_body", "preview_credential"]
+
+_MASK = "********"
 
 
 def preview_bindings(
@@ -58,3 +68,37 @@ def preview_body(request: OutboundRequest) -> str:
         )
         return text.decode().rstrip("\n")
     return body.decode("utf-8", errors="replace")
+
+
+def preview_credential(name: str, settings: object) -> list[str]:
+    """What the credential ``name`` adds to a request, every secret masked.
+
+    The credential is applied as the request goes out, so the preview
+    describes it from its settings rather than showing a live value.
+    """
+    if isinstance(settings, BasicSettings):
+        lines = [f"Authorization: Basic {_MASK}"]
+    elif isinstance(settings, BearerSettings):
+        lines = [f"Authorization: Bearer {_MASK}"]
+    elif isinstance(settings, ApiKeySettings):
+        where = "header" if settings.placement == "header" else "query parameter"
+        lines = [f"{settings.name}: {_MASK} (as a {where})"]
+    elif isinstance(settings, OAuth2Settings):
+        lines = [
+            f"Authorization: Bearer {_MASK} "
+            f"(a token from {settings.token_url}, client {settings.client_id!r})"
+        ]
+    elif isinstance(settings, HmacSettings):
+        lines = [
+            "webhook-id: the request id",
+            "webhook-timestamp: the time of sending",
+            f"webhook-signature: v1,{_MASK}",
+        ]
+    elif isinstance(settings, NoAuthSettings):
+        lines = []
+    else:
+        raise TypeError(f"unknown credential settings {type(settings).__name__}")
+    tls = getattr(settings, "tls", None)
+    if tls is not None and tls.client_cert is not None:
+        lines.append(f"(client certificate {tls.client_cert})")
+    return [f"{line}  [credential {name!r}]" for line in lines]
