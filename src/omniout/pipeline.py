@@ -320,7 +320,16 @@ class Pipeline:
         if topic is None or replies is None:
             return
         reply = reply_for(route.name, request_id, record, result, now=self._clock())
-        await self._persist(lambda: replies.write(topic, reply), "reply topic")
+        with producing(self._tracer, topic, request_id) as span:
+            span.set_attribute(ROUTE, route.name)
+            context = span.get_span_context()
+            if context.is_valid:
+                reply = replace(reply, trace_id=f"{context.trace_id:032x}")
+            header = traceparent(span)
+            await self._persist(
+                lambda: replies.write(topic, reply, traceparent=header),
+                "reply topic",
+            )
 
     async def _dead_letter(self, route: Route, letter: DeadLetter) -> None:
         topic = route.dead_letter_topic

@@ -67,6 +67,8 @@ class Reply:
     response_truncated: bool
     reason: str | None
     source: dict[str, Any]
+    # The trace of the event (32 hex digits), when it is traced.
+    trace_id: str | None = None
 
 
 def reply_for(
@@ -151,14 +153,23 @@ class ReplyWriter:
     def __init__(self, producer: Producer) -> None:
         self._producer = producer
 
-    async def write(self, topic: str, reply: Reply) -> None:
-        """Produce one reply; raises ReplyError if it is not acknowledged."""
+    async def write(
+        self, topic: str, reply: Reply, *, traceparent: str | None = None
+    ) -> None:
+        """Produce one reply; raises ReplyError if it is not acknowledged.
+
+        ``traceparent`` goes out as a header, so that a consumer of the reply
+        joins the event's trace.
+        """
+        headers = [("content-type", b"application/json")]
+        if traceparent:
+            headers.append(("traceparent", traceparent.encode()))
         try:
             await self._producer.send_and_wait(
                 topic,
                 value=orjson.dumps(asdict(reply)),
                 key=reply.request_id.encode(),
-                headers=[("content-type", b"application/json")],
+                headers=headers,
             )
         except KafkaError as exc:
             raise ReplyError(

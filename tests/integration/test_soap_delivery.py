@@ -187,6 +187,11 @@ async def test_soap_1_1_and_1_2_are_delivered_and_replies_carry_the_answer(
     assert one["attempts"] == 1
     assert one["latency_ms"] > 0
     assert one["response"] == {"SubmitOrderResponse": {"Ticket": "T-00000001"}}
+    # Each reply names its event's trace and carries it on as a header.
+    for record, value in zip(records, values, strict=True):
+        traceparent = dict(record.headers)["traceparent"].decode()
+        assert traceparent.split("-")[1] == value["trace_id"]
+        assert len(value["trace_id"]) == 32
 
 
 async def test_a_client_fault_is_dead_lettered_at_once(
