@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import io
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -139,6 +140,20 @@ async def committed_and_end(
         tp.partition: (offsets[tp].offset if tp in offsets else None, ends[tp])
         for tp in tps
     }
+
+
+async def wait_committed(
+    kafka: str, group: str, topic: str, end: int | None = None, within: float = 20
+) -> None:
+    """Wait until the group has committed partition 0 of ``topic`` up to its
+    end, and that end is ``end`` when one is given."""
+    deadline = time.monotonic() + within
+    while True:
+        committed, last = (await committed_and_end(kafka, group, topic))[0]
+        if committed == last and (end is None or last == end):
+            return
+        assert time.monotonic() < deadline, f"committed {committed} of {last}"
+        await asyncio.sleep(0.1)
 
 
 async def read_all(
