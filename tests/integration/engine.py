@@ -8,7 +8,7 @@ import functools
 import io
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from omniout.config import Settings
 from omniout.decode import Encoder, KnownSchema, SchemaStore
+from omniout.ledger import open_ledger
 from omniout.service import serve
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -154,6 +155,19 @@ async def wait_committed(
             return
         assert time.monotonic() < deadline, f"committed {committed} of {last}"
         await asyncio.sleep(0.1)
+
+
+async def ledger_delivered(
+    ledger_url: str, route: str, request_ids: Collection[str]
+) -> set[str]:
+    """The ids among ``request_ids`` that the ledger at ``ledger_url`` has as
+    delivered on ``route``; the ledger is opened and closed for the question."""
+    ledger = open_ledger(ledger_url)
+    await ledger.open()
+    try:
+        return await ledger.delivered(route, request_ids)
+    finally:
+        await ledger.close()
 
 
 async def read_all(

@@ -9,13 +9,13 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from omniout.config import load_settings
-from omniout.ledger import open_ledger
 from tests.integration.commands import Result, omniout, serving, write_config
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import (
     committed_and_end,
     encode,
     headers,
+    ledger_delivered,
     order,
     produce,
     read_all,
@@ -129,13 +129,8 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
     assert twice.code == 0, twice.err
     assert len(receiver.deliveries) == len(events) + len(rejected)
 
-    ledger = open_ledger(config.ledger.url)
-    await ledger.open()
-    try:
-        ids = [e["EventUuid"] for e in rejected]
-        assert await ledger.delivered("orders", ids) == set(ids)
-    finally:
-        await ledger.close()
+    ids = [e["EventUuid"] for e in rejected]
+    assert await ledger_delivered(config.ledger.url, "orders", ids) == set(ids)
 
 
 async def test_replay_of_chosen_offsets_sends_only_those(
