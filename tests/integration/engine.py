@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import functools
 import io
+import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from omniout.config import Settings
 from omniout.decode import Encoder, KnownSchema, SchemaStore
+from omniout.ledger import open_ledger
 from omniout.service import serve
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -139,6 +141,33 @@ async def committed_and_end(
         tp.partition: (offsets[tp].offset if tp in offsets else None, ends[tp])
         for tp in tps
     }
+
+
+async def wait_committed(
+    kafka: str, group: str, topic: str, end: int | None = None, within: float = 20
+) -> None:
+    """Wait until the group has committed partition 0 of ``topic`` up to its
+    end, and that end is ``end`` when one is given."""
+    deadline = time.monotonic() + within
+    while True:
+        committed, last = (await committed_and_end(kafka, group, topic))[0]
+        if committed == last and (end is None or last == end):
+            return
+        assert time.monotonic() < deadline, f"committed {committed} of {last}"
+        await asyncio.sleep(0.1)
+
+
+async def ledger_delivered(
+    ledger_url: str, route: str, request_ids: Collection[str]
+) -> set[str]:
+    """The ids among ``request_ids`` that the ledger at ``ledger_url`` has as
+    delivered on ``route``; the ledger is opened and closed for the question."""
+    ledger = open_ledger(ledger_url)
+    await ledger.open()
+    try:
+        return await ledger.delivered(route, request_ids)
+    finally:
+        await ledger.close()
 
 
 async def read_all(

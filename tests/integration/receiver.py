@@ -88,3 +88,10 @@ class Receiver:
                     f"{len(set(self.keys()))} of {count} events arrived in {within}s"
                 )
             await asyncio.sleep(0.05)
+
+    async def wait_for_requests(self, count: int, within: float = 20) -> None:
+        """Wait for ``count`` requests, repeated idempotency keys included."""
+        deadline = time.monotonic() + within
+        while len(self.deliveries) < count:
+            assert time.monotonic() < deadline, f"{len(self.deliveries)} of {count}"
+            await asyncio.sleep(0.05)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -11,19 +9,20 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from omniout.config import load_settings
-from omniout.ledger import open_ledger
 from tests.integration.commands import Result, omniout, serving, write_config
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import (
     committed_and_end,
     encode,
     headers,
+    ledger_delivered,
     order,
     produce,
     read_all,
     settings,
+    wait_committed,
 )
-from tests.integration.receiver import Delivery, Receiver
+from tests.integration.receiver import Delivery, Receiver, accept
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +30,6 @@ pytestmark = pytest.mark.integration
 async def refuse_rejects(delivery: Delivery) -> web.StreamResponse:
     if "REJECT" in delivery.path:
         return web.json_response({"error": "unknown order"}, status=400)
-    return web.json_response({"ok": True})
-
-
-async def accept_all(delivery: Delivery) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
@@ -70,7 +65,7 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
         config = load_settings(path)
         async with serving(config):
             await read_all(kafka, dlq, expected=2)
-            receiver.answer = accept_all
+            receiver.answer = accept
 
             shown = await dlq_command("show", path, dlq, "--json")
             table = await dlq_command("show", path, dlq)
@@ -83,12 +78,12 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
                 "replay", path, dlq, "--reason", "http 400", "--execute"
             )
             await receiver.wait_for(len(events))
-            await wait_for_requests(receiver, len(events) + len(rejected))
+            await receiver.wait_for_requests(len(events) + len(rejected))
 
             twice = await dlq_command(
                 "replay", path, dlq, "--offsets", "0", "--execute"
             )
-            await wait_consumed(config.kafka.group_id, kafka, topic, 7)
+            await wait_committed(kafka, config.kafka.group_id, topic, end=7)
 
     assert shown.code == 0, shown.err
     letters = shown.json()
@@ -134,27 +129,8 @@ async def test_dead_letters_are_listed_and_replayed_once_the_receiver_is_fixed(
     assert twice.code == 0, twice.err
     assert len(receiver.deliveries) == len(events) + len(rejected)
 
-    ledger = open_ledger(config.ledger.url)
-    await ledger.open()
-    try:
-        ids = [e["EventUuid"] for e in rejected]
-        assert await ledger.delivered("orders", ids) == set(ids)
-    finally:
-        await ledger.close()
-
-
-async def wait_consumed(group: str, kafka: str, topic: str, end: int) -> None:
-    deadline = time.monotonic() + 20
-    while (await committed_and_end(kafka, group, topic))[0] != (end, end):
-        assert time.monotonic() < deadline, "the group did not catch up"
-        await asyncio.sleep(0.1)
-
-
-async def wait_for_requests(receiver: Receiver, count: int) -> None:
-    deadline = time.monotonic() + 20
-    while len(receiver.deliveries) < count:
-        assert time.monotonic() < deadline, f"{len(receiver.deliveries)} of {count}"
-        await asyncio.sleep(0.05)
+    ids = [e["EventUuid"] for e in rejected]
+    assert await ledger_delivered(config.ledger.url, "orders", ids) == set(ids)
 
 
 async def test_replay_of_chosen_offsets_sends_only_those(

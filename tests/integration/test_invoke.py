@@ -12,13 +12,13 @@ import pytest
 import yaml
 from aiohttp import web
 
-from omniout.ledger import open_ledger
 from tests.integration.admin import serving, wait_ready, with_admin
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import (
     ORDER_SCHEMA,
     SCHEMAS,
     encode,
+    ledger_delivered,
     order,
     produce,
     settings,
@@ -46,12 +46,7 @@ async def slow(delivery: Delivery) -> web.StreamResponse:
 
 
 async def delivered(ledger_url: str, request_id: str) -> bool:
-    ledger = open_ledger(ledger_url)
-    await ledger.open()
-    try:
-        return request_id in await ledger.delivered("orders", [request_id])
-    finally:
-        await ledger.close()
+    return request_id in await ledger_delivered(ledger_url, "orders", [request_id])
 
 
 async def test_post_invoke_returns_the_answer_and_the_ledger_records_it(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
@@ -24,7 +23,13 @@ from tests.integration.commands import (
     write_config,
 )
 from tests.integration.conftest import TopicFactory
-from tests.integration.engine import committed_and_end, encode, order, settings
+from tests.integration.engine import (
+    committed_and_end,
+    encode,
+    order,
+    settings,
+    wait_committed,
+)
 from tests.integration.receiver import Delivery, Receiver, accept
 
 pytestmark = pytest.mark.integration
@@ -76,24 +81,6 @@ async def deliver_all(config: Settings, receiver: Receiver, count: int) -> None:
         await wait_committed(config.kafka.bootstrap_servers, group, topic)
     positions = await committed_and_end(config.kafka.bootstrap_servers, group, topic)
     assert positions[0] == (count, count)
-
-
-async def wait_committed(kafka: str, group: str, topic: str) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        committed, end = (await committed_and_end(kafka, group, topic))[0]
-        if committed == end:
-            return
-        assert time.monotonic() < deadline, f"committed {committed} of {end}"
-        await asyncio.sleep(0.1)
-
-
-async def requests_arrived(receiver: Receiver, count: int) -> None:
-    """Wait for ``count`` requests, repeated idempotency keys included."""
-    deadline = time.monotonic() + 20
-    while len(receiver.deliveries) < count:
-        assert time.monotonic() < deadline, f"{len(receiver.deliveries)} of {count}"
-        await asyncio.sleep(0.05)
 
 
 async def reset(path: Path, topic: str, *args: str) -> Result:
@@ -179,7 +166,7 @@ async def test_after_reset_to_earliest_run_skips_delivered_and_redeliver_resends
         log = tmp_path / "run.log"
         command = ("run", "-c", str(path), "--redeliver")
         async with running_command(*command, log=log) as run:
-            await requests_arrived(receiver, 2 * len(events) + 1)
+            await receiver.wait_for_requests(2 * len(events) + 1)
             await wait_committed(kafka, group, topic)
         assert run.returncode == 0, log.read_text()
         assert "Stopped; offsets committed" in log.read_text()
@@ -209,7 +196,7 @@ async def test_after_reset_to_a_time_redeliver_resends_only_later_events(
         assert (await committed_and_end(kafka, group, topic))[0] == (4, 7)
 
         async with serving(config, redeliver=True):
-            await requests_arrived(receiver, len(older) + 2 * len(newer))
+            await receiver.wait_for_requests(len(older) + 2 * len(newer))
             await wait_committed(kafka, group, topic)
 
     again = receiver.keys()[len(older) + len(newer) :]

@@ -33,6 +33,7 @@ from omniout.errors import (
     UnknownSchemaError,
     ValidationError,
 )
+from tests.integration.engine import order_schema
 
 pytestmark = pytest.mark.integration
 
@@ -132,9 +133,7 @@ async def server() -> AsyncIterator[tuple[RecordedRegistry, str]]:
 
 @pytest.fixture
 def order() -> KnownSchema:
-    schema = SchemaStore.load(SCHEMAS).by_name("com.sforce.eventbus.Order_Completed__e")
-    assert schema is not None
-    return schema
+    return order_schema()
 
 
 def order_record() -> dict[str, Any]:

@@ -29,13 +29,13 @@ from omniout.decode import (
 )
 from omniout.decode.framing import confluent_header
 from omniout.errors import UnknownSchemaError, ValidationError
+from tests.integration.engine import order_schema
 
 pytestmark = pytest.mark.integration
 
 REGISTRY = os.environ.get(
     "OMNIOUT_TEST_REGISTRY", "http://127.0.0.1:8081/apis/ccompat/v7"
 ).rstrip("/")
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 LARGEST_ID = 2**31 - 1  # ids are signed 32-bit integers in the registry
 CONFIG = """
@@ -51,9 +51,7 @@ routes:
 
 @pytest.fixture
 def order() -> KnownSchema:
-    schema = SchemaStore.load(SCHEMAS).by_name("com.sforce.eventbus.Order_Completed__e")
-    assert schema is not None
-    return schema
+    return order_schema()
 
 
 @pytest.fixture

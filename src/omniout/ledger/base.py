@@ -23,6 +23,9 @@ __all__ = [
     "check_table_name",
     "entry_from_row",
     "entry_to_row",
+    "index_statement",
+    "select_statement",
+    "table_statement",
     "upsert_statement",
 ]
 
@@ -167,4 +170,52 @@ def upsert_statement(table: str, placeholder: str) -> str:
     return (
         f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({values}) "
         f"ON CONFLICT (route, request_id) DO UPDATE SET {updates}"
+    )
+
+
+def select_statement(table: str, placeholder: str) -> str:
+    """A SELECT of the one row of a (route, request id), in ``COLUMNS`` order."""
+    return (
+        f"SELECT {', '.join(COLUMNS)} FROM {table} "
+        f"WHERE route = {placeholder} AND request_id = {placeholder}"
+    )
+
+
+def table_statement(
+    table: str,
+    *,
+    text: str,
+    integer: str,
+    real: str,
+    bigint: str,
+    options: str = "",
+) -> str:
+    """The CREATE TABLE IF NOT EXISTS of the ledger, in a store's own types.
+
+    Both stores hold the same columns and constraints; only the names of the
+    types differ, and SQLite adds table ``options`` after the parenthesis.
+    """
+    return f"""
+        CREATE TABLE IF NOT EXISTS {table} (
+            route            {text} NOT NULL,
+            request_id       {text} NOT NULL,
+            outcome          {text} NOT NULL
+                CHECK (outcome IN ('delivered', 'dead-lettered')),
+            http_status      {integer},
+            attempts         {integer} NOT NULL,
+            first_attempt_at {real} NOT NULL,
+            last_attempt_at  {real} NOT NULL,
+            topic            {text} NOT NULL,
+            kafka_partition  {integer} NOT NULL,
+            kafka_offset     {bigint} NOT NULL,
+            PRIMARY KEY (route, request_id)
+        ){options}
+    """
+
+
+def index_statement(table: str) -> str:
+    """The index that lets ``prune`` find old entries without a full scan."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS {table}_last_attempt_at "
+        f"ON {table} (last_attempt_at)"
     )

@@ -25,11 +25,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from omniout.errors import LedgerError
 from omniout.ledger.base import (
-    COLUMNS,
     LedgerEntry,
     check_table_name,
     entry_from_row,
     entry_to_row,
+    index_statement,
+    select_statement,
+    table_statement,
     upsert_statement,
 )
 from omniout.ledger.dsn import describe_dsn, scrub
@@ -64,6 +66,7 @@ class PostgresLedger:
         self._timeout = timeout
         self._where, self._secrets = describe_dsn(dsn)
         self._upsert = upsert_statement(self._table, "%s")
+        self._select = select_statement(self._table, "%s")
         self._pool: _Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -109,11 +112,8 @@ class PostgresLedger:
             f"SELECT request_id FROM {self._table} WHERE route = %s "
             "AND outcome = 'delivered' AND request_id = ANY(%s)"
         )
-        pool = self._open_pool()
-        with self._failures("read"):
-            async with pool.connection() as conn:
-                cursor = await conn.execute(sql, (route, list(request_ids)))
-                return {row[0] for row in await cursor.fetchall()}
+        rows = await self._fetch(sql, (route, list(request_ids)))
+        return {row[0] for row in rows}
 
     async def record(self, entries: Sequence[LedgerEntry]) -> None:
         """Upsert ``entries`` in one transaction; return once it is committed."""
@@ -155,16 +155,15 @@ class PostgresLedger:
 
     async def get(self, route: str, request_id: str) -> LedgerEntry | None:
         """The entry of ``request_id`` on ``route``, if any (for inspection)."""
-        sql = (
-            f"SELECT {', '.join(COLUMNS)} FROM {self._table} "
-            "WHERE route = %s AND request_id = %s"
-        )
+        rows = await self._fetch(self._select, (route, request_id))
+        return entry_from_row(rows[0]) if rows else None
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[TupleRow]:
         pool = self._open_pool()
         with self._failures("read"):
             async with pool.connection() as conn:
-                cursor = await conn.execute(sql, (route, request_id))
-                row = await cursor.fetchone()
-        return entry_from_row(row) if row is not None else None
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
 
     async def _delete(self, action: str, sql: str, params: Sequence[Any]) -> int:
         pool = self._open_pool()
@@ -185,10 +184,7 @@ class PostgresLedger:
                 "SELECT pg_advisory_xact_lock(hashtext(%s))", (self._table,)
             )
             await conn.execute(_schema(self._table))
-            await conn.execute(
-                f"CREATE INDEX IF NOT EXISTS {self._table}_last_attempt_at "
-                f"ON {self._table} (last_attempt_at)"
-            )
+            await conn.execute(index_statement(self._table))
             await conn.commit()
 
     def _connect_options(self, *, autocommit: bool = True) -> dict[str, Any]:
@@ -221,19 +217,10 @@ class PostgresLedger:
 
 
 def _schema(table: str) -> str:
-    return f"""
-        CREATE TABLE IF NOT EXISTS {table} (
-            route            text             NOT NULL,
-            request_id       text             NOT NULL,
-            outcome          text             NOT NULL
-                CHECK (outcome IN ('delivered', 'dead-lettered')),
-            http_status      integer,
-            attempts         integer          NOT NULL,
-            first_attempt_at double precision NOT NULL,
-            last_attempt_at  double precision NOT NULL,
-            topic            text             NOT NULL,
-            kafka_partition  integer          NOT NULL,
-            kafka_offset     bigint           NOT NULL,
-            PRIMARY KEY (route, request_id)
-        )
-    """
+    return table_statement(
+        table,
+        text="text",
+        integer="integer",
+        real="double precision",
+        bigint="bigint",
+    )

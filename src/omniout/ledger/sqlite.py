@@ -24,11 +24,13 @@ import aiosqlite
 
 from omniout.errors import LedgerError
 from omniout.ledger.base import (
-    COLUMNS,
     LedgerEntry,
     check_table_name,
     entry_from_row,
     entry_to_row,
+    index_statement,
+    select_statement,
+    table_statement,
     upsert_statement,
 )
 
@@ -51,6 +53,7 @@ class SqliteLedger:
         self._table = check_table_name(table)
         self._busy_ms = int(busy_timeout * 1000)
         self._upsert = upsert_statement(self._table, "?")
+        self._select = select_statement(self._table, "?")
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -148,14 +151,11 @@ class SqliteLedger:
 
     async def get(self, route: str, request_id: str) -> LedgerEntry | None:
         """The entry of ``request_id`` on ``route``, if any (for inspection)."""
-        sql = (
-            f"SELECT {', '.join(COLUMNS)} FROM {self._table} "
-            "WHERE route = ? AND request_id = ?"
-        )
         async with self._lock:
             db = self._connection()
             with self._failures("read"):
-                rows = list(await db.execute_fetchall(sql, (route, request_id)))
+                params = (route, request_id)
+                rows = list(await db.execute_fetchall(self._select, params))
         return entry_from_row(rows[0]) if rows else None
 
     async def _prepare(self, db: aiosqlite.Connection) -> None:
@@ -165,10 +165,7 @@ class SqliteLedger:
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute(_schema(self._table))
-        await db.execute(
-            f"CREATE INDEX IF NOT EXISTS {self._table}_last_attempt_at "
-            f"ON {self._table} (last_attempt_at)"
-        )
+        await db.execute(index_statement(self._table))
 
     def _connection(self) -> aiosqlite.Connection:
         if self._db is None:
@@ -205,22 +202,16 @@ async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
 
 
 def _schema(table: str) -> str:
-    return f"""
-        CREATE TABLE IF NOT EXISTS {table} (
-            route            TEXT    NOT NULL,
-            request_id       TEXT    NOT NULL,
-            outcome          TEXT    NOT NULL
-                CHECK (outcome IN ('delivered', 'dead-lettered')),
-            http_status      INTEGER,
-            attempts         INTEGER NOT NULL,
-            first_attempt_at REAL    NOT NULL,
-            last_attempt_at  REAL    NOT NULL,
-            topic            TEXT    NOT NULL,
-            kafka_partition  INTEGER NOT NULL,
-            kafka_offset     INTEGER NOT NULL,
-            PRIMARY KEY (route, request_id)
-        ) WITHOUT ROWID
-    """
+    # WITHOUT ROWID stores the rows in the primary key's own B-tree, the one
+    # every lookup goes through (https://www.sqlite.org/withoutrowid.html).
+    return table_statement(
+        table,
+        text="TEXT",
+        integer="INTEGER",
+        real="REAL",
+        bigint="INTEGER",
+        options=" WITHOUT ROWID",
+    )
 
 
 def _make_parent(path: str) -> None:

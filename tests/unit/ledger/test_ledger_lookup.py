@@ -3,55 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
 
 import pytest
 
 from omniout.errors import LedgerError
-from omniout.ledger import LedgerEntry, LedgerLookup
-
-
-class QueryLog:
-    """A ledger that knows some delivered ids and logs every query."""
-
-    def __init__(self, delivered: dict[str, set[str]]) -> None:
-        self.known = delivered
-        self.queries: list[tuple[str, list[str]]] = []
-        self.failures: list[Exception] = []
-        self.gate: asyncio.Event | None = None
-        self.querying = asyncio.Event()
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def delivered(self, route: str, request_ids: Collection[str]) -> set[str]:
-        self.queries.append((route, list(request_ids)))
-        self.querying.set()
-        await asyncio.sleep(0)
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.failures:
-            raise self.failures.pop(0)
-        return self.known.get(route, set()) & set(request_ids)
-
-    async def record(self, entries: Sequence[LedgerEntry]) -> None:
-        return None
-
-    async def forget(self, route: str, request_ids: Collection[str]) -> int:
-        return 0
-
-    async def prune(self, older_than: float) -> int:
-        return 0
-
-    async def ping(self) -> None:
-        return None
+from omniout.ledger import LedgerLookup
+from tests.unit.ledger.memory import MemoryLedger
 
 
 async def test_questions_asked_together_share_one_query_per_route() -> None:
-    ledger = QueryLog({"oms": {"r1", "r3"}, "tax": {"r2"}})
+    ledger = MemoryLedger({"oms": {"r1", "r3"}, "tax": {"r2"}})
     lookup = LedgerLookup(ledger)
 
     answers = await asyncio.gather(
@@ -67,7 +28,7 @@ async def test_questions_asked_together_share_one_query_per_route() -> None:
 
 
 async def test_the_same_id_asked_twice_is_queried_once() -> None:
-    ledger = QueryLog({"oms": {"r1"}})
+    ledger = MemoryLedger({"oms": {"r1"}})
     lookup = LedgerLookup(ledger)
 
     answers = await asyncio.gather(
@@ -79,7 +40,7 @@ async def test_the_same_id_asked_twice_is_queried_once() -> None:
 
 
 async def test_a_large_batch_is_split_into_queries_of_max_batch_ids() -> None:
-    ledger = QueryLog({"oms": {"r0", "r9"}})
+    ledger = MemoryLedger({"oms": {"r0", "r9"}})
     lookup = LedgerLookup(ledger, max_batch=4)
 
     answers = await asyncio.gather(
@@ -91,7 +52,7 @@ async def test_a_large_batch_is_split_into_queries_of_max_batch_ids() -> None:
 
 
 async def test_a_failed_query_fails_its_questions_and_the_next_batch_works() -> None:
-    ledger = QueryLog({"oms": {"r1"}})
+    ledger = MemoryLedger({"oms": {"r1"}})
     ledger.failures.append(LedgerError("database is locked"))
     lookup = LedgerLookup(ledger)
 
@@ -107,7 +68,7 @@ async def test_a_failed_query_fails_its_questions_and_the_next_batch_works() -> 
 
 
 async def test_an_unexpected_error_reaches_the_caller_as_ledger_error() -> None:
-    ledger = QueryLog({})
+    ledger = MemoryLedger({})
     ledger.failures.append(OSError("disk gone"))
     lookup = LedgerLookup(ledger)
 
@@ -116,7 +77,7 @@ async def test_an_unexpected_error_reaches_the_caller_as_ledger_error() -> None:
 
 
 async def test_questions_asked_while_a_query_runs_go_in_the_next_batch() -> None:
-    ledger = QueryLog({"oms": {"late"}})
+    ledger = MemoryLedger({"oms": {"late"}})
     ledger.gate = asyncio.Event()
     lookup = LedgerLookup(ledger)
 
@@ -133,4 +94,4 @@ async def test_questions_asked_while_a_query_runs_go_in_the_next_batch() -> None
 
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
-        LedgerLookup(QueryLog({}), max_batch=0)
+        LedgerLookup(MemoryLedger({}), max_batch=0)

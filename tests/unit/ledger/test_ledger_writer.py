@@ -3,48 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
 
 import pytest
 
 from omniout.errors import LedgerError
 from omniout.ledger import LedgerEntry, LedgerWriter
-
-
-class FakeLedger:
-    """Keeps batches in memory; can fail or hold a write until released."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[LedgerEntry]] = []
-        self.failures: list[Exception] = []
-        self.gate: asyncio.Event | None = None
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def delivered(self, route: str, request_ids: Collection[str]) -> set[str]:
-        written = {e.request_id for batch in self.batches for e in batch}
-        return written & set(request_ids)
-
-    async def record(self, entries: Sequence[LedgerEntry]) -> None:
-        if self.gate is not None:
-            await self.gate.wait()
-        await asyncio.sleep(0)
-        if self.failures:
-            raise self.failures.pop(0)
-        self.batches.append(list(entries))
-
-    async def forget(self, route: str, request_ids: Collection[str]) -> int:
-        return 0
-
-    async def prune(self, older_than: float) -> int:
-        return 0
-
-    async def ping(self) -> None:
-        return None
+from tests.unit.ledger.memory import MemoryLedger
 
 
 def entry(number: int) -> LedgerEntry:
@@ -67,7 +31,7 @@ def ids(batch: list[LedgerEntry]) -> list[str]:
 
 
 async def test_concurrent_records_are_written_in_one_batch() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     writer = LedgerWriter(ledger, max_batch=256, max_delay=0.01)
 
     await asyncio.gather(*(writer.record(entry(n)) for n in range(100)))
@@ -77,7 +41,7 @@ async def test_concurrent_records_are_written_in_one_batch() -> None:
 
 
 async def test_a_full_batch_is_written_without_waiting_for_the_delay() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     writer = LedgerWriter(ledger, max_batch=4, max_delay=30)
 
     await asyncio.wait_for(
@@ -88,7 +52,7 @@ async def test_a_full_batch_is_written_without_waiting_for_the_delay() -> None:
 
 
 async def test_a_partial_batch_is_written_after_the_delay() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     writer = LedgerWriter(ledger, max_batch=4, max_delay=0.02)
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -101,7 +65,7 @@ async def test_a_partial_batch_is_written_after_the_delay() -> None:
 
 
 async def test_entries_arriving_during_a_write_form_the_next_batch() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     ledger.gate = asyncio.Event()
     writer = LedgerWriter(ledger, max_batch=256, max_delay=0)
     first = asyncio.create_task(writer.record(entry(0)))
@@ -116,7 +80,7 @@ async def test_entries_arriving_during_a_write_form_the_next_batch() -> None:
 
 
 async def test_a_failed_write_raises_in_every_waiter_of_its_batch() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     ledger.failures.append(LedgerError("database is locked"))
     writer = LedgerWriter(ledger, max_batch=256, max_delay=0.01)
 
@@ -131,7 +95,7 @@ async def test_a_failed_write_raises_in_every_waiter_of_its_batch() -> None:
 
 
 async def test_a_failed_write_chains_the_ledgers_error() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     cause = LedgerError("disk I/O error")
     ledger.failures.append(cause)
     writer = LedgerWriter(ledger, max_delay=0)
@@ -143,7 +107,7 @@ async def test_a_failed_write_chains_the_ledgers_error() -> None:
 
 
 async def test_an_unexpected_exception_reaches_waiters_as_ledger_error() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     ledger.failures.append(RuntimeError("driver bug"))
     writer = LedgerWriter(ledger, max_delay=0)
 
@@ -152,7 +116,7 @@ async def test_an_unexpected_exception_reaches_waiters_as_ledger_error() -> None
 
 
 async def test_the_writer_keeps_working_after_a_failed_write() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     ledger.failures.append(LedgerError("connection lost"))
     writer = LedgerWriter(ledger, max_delay=0)
     with pytest.raises(LedgerError):
@@ -164,7 +128,7 @@ async def test_the_writer_keeps_working_after_a_failed_write() -> None:
 
 
 async def test_close_writes_waiting_entries_without_waiting_for_the_delay() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     writer = LedgerWriter(ledger, max_batch=256, max_delay=60)
     waiting = [asyncio.create_task(writer.record(entry(n))) for n in range(3)]
     await asyncio.sleep(0)
@@ -176,7 +140,7 @@ async def test_close_writes_waiting_entries_without_waiting_for_the_delay() -> N
 
 
 async def test_record_after_close_is_refused() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     writer = LedgerWriter(ledger)
     await writer.close()
 
@@ -187,7 +151,7 @@ async def test_record_after_close_is_refused() -> None:
 
 
 async def test_a_cancelled_waiter_does_not_disturb_the_others() -> None:
-    ledger = FakeLedger()
+    ledger = MemoryLedger()
     writer = LedgerWriter(ledger, max_batch=256, max_delay=0.02)
     cancelled = asyncio.create_task(writer.record(entry(0)))
     others = [asyncio.create_task(writer.record(entry(n))) for n in (1, 2)]
@@ -208,4 +172,4 @@ async def test_nonsensical_limits_are_rejected(
     max_batch: int, max_delay: float
 ) -> None:
     with pytest.raises(ValueError, match="max_"):
-        LedgerWriter(FakeLedger(), max_batch=max_batch, max_delay=max_delay)
+        LedgerWriter(MemoryLedger(), max_batch=max_batch, max_delay=max_delay)

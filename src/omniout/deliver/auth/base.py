@@ -17,7 +17,7 @@ from typing import Protocol
 from omniout.deliver.request import OutboundRequest, Response
 from omniout.deliver.retry import SendFn
 
-__all__ = ["Credential", "HeaderCredential", "with_headers"]
+__all__ = ["Credential", "HeaderCredential", "NamedCredential", "with_headers"]
 
 
 class Credential(Protocol):
@@ -47,23 +47,17 @@ def with_headers(
     return replace(request, headers=request.headers + headers)
 
 
-class HeaderCredential:
-    """Adds the same header fields to every request; no other work per event.
+class NamedCredential:
+    """The name and TLS context every credential kind carries.
 
-    Subclasses compute ``headers`` once, from the secrets, in their
-    constructor. The object's ``repr`` names the credential, never a value.
+    Subclasses pass both to ``__init__`` and add their own slots. The
+    object's ``repr`` names the credential, never a secret.
     """
 
-    __slots__ = ("_headers", "_name", "_tls")
+    __slots__ = ("_name", "_tls")
 
-    def __init__(
-        self,
-        name: str,
-        headers: tuple[tuple[str, str], ...],
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
+    def __init__(self, name: str, tls: ssl.SSLContext | None) -> None:
         self._name = name
-        self._headers = headers
         self._tls = tls
 
     @property
@@ -73,6 +67,28 @@ class HeaderCredential:
     @property
     def tls(self) -> ssl.SSLContext | None:
         return self._tls
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r})"
+
+
+class HeaderCredential(NamedCredential):
+    """Adds the same header fields to every request; no other work per event.
+
+    Subclasses compute ``headers`` once, from the secrets, in their
+    constructor.
+    """
+
+    __slots__ = ("_headers",)
+
+    def __init__(
+        self,
+        name: str,
+        headers: tuple[tuple[str, str], ...],
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(name, tls)
+        self._headers = headers
 
     def authorize(self, request: OutboundRequest) -> OutboundRequest:
         """The request as it goes out, credential applied."""
@@ -85,6 +101,3 @@ class HeaderCredential:
 
     async def aclose(self) -> None:
         return None
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._name!r})"

@@ -25,7 +25,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 import orjson
 
-from omniout.deliver.auth.base import with_headers
+from omniout.deliver.auth.base import NamedCredential, with_headers
 from omniout.deliver.auth.secret import Secret
 from omniout.deliver.auth.token import ExpiryPolicy, Token, TokenCache
 from omniout.deliver.request import OutboundRequest, Response
@@ -101,7 +101,7 @@ def _bad_answer(where: str, what: str) -> DeliveryError:
     return DeliveryError(f"token endpoint {where} answer {what}", retriable=True)
 
 
-class OAuth2ClientCredentials:
+class OAuth2ClientCredentials(NamedCredential):
     """Sends ``Authorization: Bearer <token>`` with a token it keeps current.
 
     ``clock`` is monotonic seconds, for token lifetimes.
@@ -114,12 +114,10 @@ class OAuth2ClientCredentials:
         "_client_id",
         "_clock",
         "_default_expires_in",
-        "_name",
         "_scope",
         "_secret",
         "_send",
         "_timeout",
-        "_tls",
         "_token_url",
         "_where",
     )
@@ -140,7 +138,7 @@ class OAuth2ClientCredentials:
         policy: ExpiryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._name = name
+        super().__init__(name, tls)
         self._token_url = token_url
         self._client_id = client_id
         self._secret = client_secret
@@ -149,20 +147,11 @@ class OAuth2ClientCredentials:
         self._client_auth = client_auth
         self._timeout = timeout
         self._default_expires_in = default_expires_in
-        self._tls = tls
         parts = urlsplit(token_url)
         self._where = f"{parts.scheme}://{parts.netloc}{parts.path}"
         self._send: SendFn | None = None
         self._cache = TokenCache(name, self._fetch, policy, clock)
         self._clock = clock
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def tls(self) -> ssl.SSLContext | None:
-        return self._tls
 
     async def send(self, request: OutboundRequest, send: SendFn) -> Response:
         # The same send serves the token endpoint: same pool, same TLS.
@@ -233,6 +222,3 @@ class OAuth2ClientCredentials:
     @staticmethod
     def _authorized(request: OutboundRequest, token: Token) -> OutboundRequest:
         return with_headers(request, (("Authorization", token.authorization.reveal()),))
-
-    def __repr__(self) -> str:
-        return f"OAuth2ClientCredentials({self._name!r})"

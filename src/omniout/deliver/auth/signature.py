@@ -18,7 +18,7 @@ import ssl
 import time
 from collections.abc import Callable
 
-from omniout.deliver.auth.base import with_headers
+from omniout.deliver.auth.base import NamedCredential, with_headers
 from omniout.deliver.auth.secret import Secret
 from omniout.deliver.request import OutboundRequest, Response
 from omniout.deliver.retry import SendFn
@@ -52,14 +52,14 @@ def sign(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-class WebhookSignature:
+class WebhookSignature(NamedCredential):
     """Signs the body of every attempt; ``clock`` gives epoch seconds.
 
     The message id is the request's ``Idempotency-Key`` (the route's request
     id). A request without one cannot be signed and fails permanently.
     """
 
-    __slots__ = ("_clock", "_key", "_name", "_tls")
+    __slots__ = ("_clock", "_key")
 
     def __init__(
         self,
@@ -69,18 +69,9 @@ class WebhookSignature:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._name = name
+        super().__init__(name, tls)
         self._key = decode_key(secret.reveal())
-        self._tls = tls
         self._clock = clock
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def tls(self) -> ssl.SSLContext | None:
-        return self._tls
 
     def signed(self, request: OutboundRequest) -> OutboundRequest:
         """``request`` with the three Standard Webhooks fields added."""
@@ -107,6 +98,3 @@ class WebhookSignature:
 
     async def aclose(self) -> None:
         return None
-
-    def __repr__(self) -> str:
-        return f"WebhookSignature({self._name!r})"
