@@ -9,16 +9,20 @@ own; Apicurio gives one schema text one id, so ids are shared between tests.
 
 from __future__ import annotations
 
+import base64
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from aiohttp import web
 
 from omniout.config import Settings
+from omniout.decode import Decoder, SchemaStore
 from omniout.decode.framing import read_header
 from omniout.decode.settings import RegistrySettings
 from tests.integration.conftest import TopicFactory
@@ -26,7 +30,7 @@ from tests.integration.engine import ORDER_SCHEMA, SCHEMAS, read_all, running
 from tests.integration.engine import settings as engine_settings
 from tests.integration.processes import omniout, write_config
 from tests.integration.receiver import Receiver
-from tests.integration.test_publish import bare, end_offset, jsonl
+from tests.integration.test_publish import bare, end_offset, invoke, jsonl
 from tests.integration.test_registry_live import (
     REGISTRY,
     require_backward_compatibility,
@@ -237,3 +241,239 @@ def closed_port() -> int:
 def body(payload: object) -> dict[str, object]:
     assert isinstance(payload, dict)
     return payload
+
+
+class GuardedRegistry:
+    """The local registry behind a real HTTP server that asks for basic auth.
+
+    Apicurio in the local stack has no authentication; this gate answers
+    401 as a registry does to requests without the right credentials, and
+    passes the others on unchanged.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.expected = f"Basic {token}"
+        self.seen: list[tuple[str, bool]] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._http = httpx.AsyncClient()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        allowed = request.headers.get("Authorization") == self.expected
+        self.seen.append((f"{request.method} {request.path}", allowed))
+        if not allowed:
+            refusal = {"error_code": 40101, "message": "Unauthorized"}
+            return web.Response(
+                status=401, body=orjson.dumps(refusal), content_type=MEDIA_TYPE
+            )
+        upstream = await self._http.request(
+            request.method,
+            REGISTRY.removesuffix("/apis/ccompat/v7") + request.path_qs,
+            content=await request.read(),
+            headers={
+                name: request.headers[name]
+                for name in ("Accept", "Content-Type")
+                if name in request.headers
+            },
+        )
+        return web.Response(
+            status=upstream.status_code,
+            body=upstream.content,
+            headers={"Content-Type": upstream.headers.get("Content-Type", "")},
+        )
+
+    async def __aenter__(self) -> GuardedRegistry:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/apis/ccompat/v7"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._http.aclose()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest.fixture
+async def guarded() -> AsyncIterator[GuardedRegistry]:
+    async with GuardedRegistry("omniout", "registry-s3cret") as registry:
+        yield registry
+
+
+async def test_publish_and_the_engine_authenticate_to_the_registry(
+    kafka: str,
+    new_topic: TopicFactory,
+    tmp_path: Path,
+    guarded: GuardedRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic = await new_topic("pubreg-auth")
+    password_file = tmp_path / "registry-password"
+    password_file.write_text("registry-s3cret\n")
+    monkeypatch.setenv("REGISTRY_PASSWORD", "registry-s3cret")
+    registry = {
+        "url": guarded.url,
+        "username": "omniout",
+        "password": {"env": "REGISTRY_PASSWORD"},
+        "timeout": 5,
+    }
+    config = publish_config(kafka, topic, tmp_path, registry)
+    source = tmp_path / "orders.jsonl"
+    source.write_bytes(jsonl(bare(1), bare(2)))
+
+    done = await omniout("publish", "-c", config, "--topic", topic, "-f", source)
+
+    assert done.code == 0, done.stderr
+    registered = f"POST /apis/ccompat/v7/subjects/{topic}-value/versions"
+    assert guarded.seen == [(registered, True)]
+    # The engine reads its password from a file, the other form of reference.
+    engine_registry = RegistrySettings.model_validate(
+        {**registry, "password": {"file": password_file}}
+    )
+    async with Receiver() as receiver:
+        settings = engine_config(kafka, topic, receiver.url, tmp_path, engine_registry)
+        async with running(settings):
+            await receiver.wait_for(2)
+
+    schema_id = await latest_id(f"{topic}-value")
+    fetched = f"GET /apis/ccompat/v7/schemas/ids/{schema_id}"
+    assert guarded.seen[1:] == [(fetched, True)]
+
+
+async def test_a_wrong_registry_password_exits_1_unquoted_and_sends_nothing(
+    kafka: str,
+    new_topic: TopicFactory,
+    tmp_path: Path,
+    guarded: GuardedRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic = await new_topic("pubreg-denied")
+    monkeypatch.setenv("REGISTRY_PASSWORD", "not-the-password")
+    registry = {
+        "url": guarded.url,
+        "username": "omniout",
+        "password": {"env": "REGISTRY_PASSWORD"},
+    }
+    config = publish_config(kafka, topic, tmp_path, registry)
+    source = tmp_path / "orders.jsonl"
+    source.write_bytes(jsonl(bare(1)))
+
+    done = await omniout("publish", "-c", config, "--topic", topic, "-f", source)
+
+    assert done.code == 1
+    assert done.stderr == (
+        f"omniout: error: schema registry answered 401 to POST /subjects/"
+        f"{topic}-value/versions: Unauthorized (error code 40101); "
+        "nothing was sent\n"
+    )
+    assert "not-the-password" not in done.stderr
+    assert await end_offset(kafka, topic) == 0
+
+
+async def test_single_object_framing_can_be_asked_for_beside_a_registry(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path, guarded: GuardedRegistry
+) -> None:
+    topic = await new_topic("pubreg-single")
+    # No password for the registry: the single-object framing never asks it.
+    config = publish_config(kafka, topic, tmp_path, {"url": guarded.url})
+    source = tmp_path / "orders.jsonl"
+    source.write_bytes(jsonl(bare(1)))
+
+    done = await omniout(
+        "publish", "-c", config, "--topic", topic, "-f", source,
+        "--framing", "single-object",
+    )  # fmt: skip
+
+    assert done.code == 0, done.stderr
+    [record] = await published(kafka, topic, 1)
+    event = await Decoder(SchemaStore.load(SCHEMAS)).decode(record.value)
+    assert event.framing == "single-object"
+    assert event.record["Order_Number__c"] == "00000001"
+    assert guarded.seen == []
+
+
+BAD_ARGUMENTS = [
+    pytest.param(
+        None,
+        ["--framing", "confluent"],
+        "--framing confluent needs a schema_registry in the config",
+        id="confluent-without-registry",
+    ),
+    pytest.param(
+        {"url": REGISTRY},
+        ["--framing", "single-object", "--subject", "orders-value"],
+        "--subject is for --framing confluent",
+        id="subject-with-single-object",
+    ),
+    pytest.param(
+        None,
+        ["--subject", "orders-value"],
+        "--subject is for --framing confluent",
+        id="subject-without-registry",
+    ),
+    pytest.param(
+        {"url": REGISTRY},
+        ["--subject", ""],
+        "--subject must not be empty",
+        id="empty-subject",
+    ),
+    pytest.param(
+        {"url": REGISTRY},
+        ["--framing", "avro"],
+        "Invalid value for '--framing'",
+        id="unknown-framing",
+    ),
+    pytest.param(
+        {
+            "url": REGISTRY,
+            "username": "omniout",
+            "password": {"env": "OMNIOUT_TEST_UNSET_PASSWORD"},
+        },
+        [],
+        "schema_registry.password: environment variable "
+        "OMNIOUT_TEST_UNSET_PASSWORD is not set",
+        id="password-not-set",
+    ),
+    pytest.param(
+        {"url": REGISTRY, "password": {"env": "REGISTRY_PASSWORD"}},
+        [],
+        "schema_registry: Value error, username and password go together",
+        id="password-without-username",
+    ),
+]
+
+
+@pytest.mark.parametrize(("registry", "args", "message"), BAD_ARGUMENTS)
+async def test_bad_framing_arguments_exit_2_and_send_nothing(
+    kafka: str,
+    new_topic: TopicFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    registry: dict[str, Any] | None,
+    args: list[str],
+    message: str,
+) -> None:
+    topic = await new_topic("pubreg-bad")
+    monkeypatch.delenv("OMNIOUT_TEST_UNSET_PASSWORD", raising=False)
+    config = publish_config(kafka, topic, tmp_path, registry)
+    source = tmp_path / "orders.jsonl"
+    source.write_bytes(jsonl(bare(1)))
+
+    result = invoke("publish", "-c", config, "--topic", topic, "-f", source, *args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert await end_offset(kafka, topic) == 0
+    assert await subjects_named(f"{topic}-value") == []
+
+
+async def subjects_named(subject: str) -> list[str]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{REGISTRY}/subjects")
+    response.raise_for_status()
+    return [name for name in orjson.loads(response.content) if name == subject]
