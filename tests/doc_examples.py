@@ -2,7 +2,8 @@
 
 Each example is a YAML block whose first line is ``# example: NAME``; the
 tests write it to a file and load it as the service would, so the README
-shows exactly what is tested.
+shows exactly what is tested. Sections not yet in README.md are read from
+``docs/readme/``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ from pathlib import Path
 
 __all__ = ["example"]
 
-_DOC = Path(__file__).parents[1] / "README.md"
+_ROOT = Path(__file__).parents[1]
+_DOCS = (_ROOT / "README.md", *sorted((_ROOT / "docs" / "readme").glob("*.md")))
 _BLOCK = re.compile(r"```yaml\n# example: (\S+)\n(.*?)```", re.DOTALL)
 
 
 def example(name: str, folder: Path) -> Path:
     """Write the example called ``name`` to ``folder`` and return its path."""
-    found = {m.group(1): m.group(2) for m in _BLOCK.finditer(_DOC.read_text())}
+    found = {
+        m.group(1): m.group(2)
+        for doc in _DOCS
+        for m in _BLOCK.finditer(doc.read_text())
+    }
     path = folder / f"{name}.yaml"
     path.write_text(found[name])
     return path
