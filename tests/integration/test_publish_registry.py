@@ -9,6 +9,7 @@ own; Apicurio gives one schema text one id, so ids are shared between tests.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import uuid
@@ -25,6 +26,8 @@ from omniout.config import Settings
 from omniout.decode import Decoder, SchemaStore
 from omniout.decode.framing import read_header
 from omniout.decode.settings import RegistrySettings
+from omniout.errors import ConfigError
+from omniout.service import serve
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import ORDER_SCHEMA, SCHEMAS, read_all, running
 from tests.integration.engine import settings as engine_settings
@@ -477,3 +480,27 @@ async def subjects_named(subject: str) -> list[str]:
         response = await http.get(f"{REGISTRY}/subjects")
     response.raise_for_status()
     return [name for name in orjson.loads(response.content) if name == subject]
+
+
+async def test_the_engine_stops_at_start_when_the_registry_password_is_missing(
+    kafka: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing connects before the secrets are read, so no topic is needed.
+    topic = "pubreg-never-read"
+    monkeypatch.delenv("OMNIOUT_TEST_UNSET_PASSWORD", raising=False)
+    registry = RegistrySettings.model_validate(
+        {
+            "url": REGISTRY,
+            "username": "omniout",
+            "password": {"env": "OMNIOUT_TEST_UNSET_PASSWORD"},
+        }
+    )
+    settings = engine_config(kafka, topic, "http://127.0.0.1:9", tmp_path, registry)
+
+    with pytest.raises(ConfigError) as caught:
+        await serve(settings, config_file="test.yaml", stopping=asyncio.Event())
+
+    assert str(caught.value) == (
+        "test.yaml: schema_registry.password: "
+        "environment variable OMNIOUT_TEST_UNSET_PASSWORD is not set"
+    )
