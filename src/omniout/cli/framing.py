@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 
-
 class FramingChoice(enum.StrEnum):
     """The values of ``--framing``: the decoder's two framings."""
 

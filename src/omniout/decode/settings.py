@@ -10,8 +10,8 @@ asks for them, HTTP basic credentials and a timeout::
       timeout: 5
 
 The password is a secret reference, as everywhere in the config, and is
-read by :func:`open_registry` when the service or the publish command
-starts, never when the file is parsed. The older top-level
+read (:func:`registry_password`) when the service, the publish command or
+the check command starts, never when the file is parsed. The older top-level
 ``schema_registry_url`` key is the same as a section with only ``url``.
 """
 
