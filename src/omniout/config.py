@@ -30,6 +30,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from omniout.decode.settings import RegistrySettings
 from omniout.deliver.auth.settings import CredentialSettings, check_references
 from omniout.deliver.limits.plan import plan_limits
 from omniout.deliver.limits.settings import (
@@ -217,7 +218,9 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = KafkaSettings()
     schemas_dir: Path = Path("schemas")
+    # ``schema_registry_url: URL`` is short for ``schema_registry: {url: URL}``.
     schema_registry_url: str | None = None
+    schema_registry: RegistrySettings | None = None
     ledger: LedgerSettings = LedgerSettings()
     processing: ProcessingSettings = ProcessingSettings()
     admin: AdminSettings = AdminSettings()
@@ -235,6 +238,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"route name {route.name!r} is used twice")
             seen.add(route.name)
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("schema_registry_url"):
+            return data
+        if data.get("schema_registry") is not None:
+            raise ValueError("give schema_registry or schema_registry_url, not both")
+        return {**data, "schema_registry": {"url": data["schema_registry_url"]}}
 
     @property
     def topics(self) -> list[str]:

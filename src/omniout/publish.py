@@ -79,10 +79,21 @@ def prepare(
     schema: KnownSchema,
     *,
     key_field: str | None = None,
+    schema_id: int | None = None,
     clock: Callable[[], float] = time.time,
 ) -> list[Outgoing]:
-    """Fill ``EventUuid`` and ``CreatedDate`` where absent, validate, encode."""
+    """Fill ``EventUuid`` and ``CreatedDate`` where absent, validate, encode.
+
+    Without ``schema_id`` the values are in single-object encoding; with it,
+    in the Confluent framing under that registry id, which must be the id
+    the registry gave ``schema`` (see :mod:`omniout.cli.framing`).
+    """
     encoder = Encoder()
+    encode: Callable[[dict[str, Any]], bytes]
+    if schema_id is None:
+        encode = partial(encoder.encode_single_object, schema=schema)
+    else:
+        encode = partial(encoder.encode_registered, schema_id=schema_id, schema=schema)
     fields = {field["name"] for field in schema.plain["fields"]}
     if key_field is not None and key_field not in fields:
         raise PublishError(f"key field {key_field!r} is not in schema {schema.name}")
@@ -93,7 +104,7 @@ def prepare(
         if "CreatedDate" in fields and event.get("CreatedDate") is None:
             event["CreatedDate"] = int(clock() * 1000)
         try:
-            value = encoder.encode_single_object(event, schema)
+            value = encode(event)
         except EventError as exc:
             raise PublishError(f"line {number}: {exc.reason}") from None
         prepared.append(

@@ -24,7 +24,8 @@ from omniout.config import Settings
 from omniout.consume.client import client_options
 from omniout.consume.consumer import Consumer
 from omniout.deadletter import DeadLetterWriter
-from omniout.decode import Decoder, KnownSchema, RegistryClient, SchemaStore
+from omniout.decode import Decoder, KnownSchema, SchemaStore
+from omniout.decode.settings import open_registry
 from omniout.deliver import Deliverer
 from omniout.deliver.auth import open_credentials
 from omniout.deliver.limits import open_limiters
@@ -61,6 +62,10 @@ async def serve(
     credentials = open_credentials(settings.credentials, file=config_file)
     store = SchemaStore.load(settings.schemas_dir)
     readers = reader_schemas(routes, store, config_file)
+    # Its password is read here, with the other secrets, before any connection.
+    registry = None
+    if settings.schema_registry is not None:
+        registry = open_registry(settings.schema_registry, config_file=config_file)
     tracing = setup_tracing()
     tracer = tracing.tracer
     metrics = Metrics()
@@ -76,9 +81,7 @@ async def serve(
             if on_admin is not None:
                 on_admin(url)
         readiness.stopping = stopping
-        registry = None
-        if settings.schema_registry_url:
-            registry = RegistryClient(settings.schema_registry_url)
+        if registry is not None:
             stack.push_async_callback(registry.aclose)
         decoder = Decoder(store, registry)
 

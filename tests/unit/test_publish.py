@@ -108,3 +108,20 @@ def test_an_invalid_event_names_its_line_and_field(orders: KnownSchema) -> None:
 
     with pytest.raises(PublishError, match="line 3: field 'Total_Amount__c'"):
         prepare(events, orders)
+
+
+def test_without_a_schema_id_values_are_single_object(orders: KnownSchema) -> None:
+    [record] = prepare([(1, event())], orders)
+
+    assert record.value[:10] == b"\xc3\x01" + orders.fingerprint
+
+
+def test_a_schema_id_frames_every_value_confluent(orders: KnownSchema) -> None:
+    events = [(1, event()), (2, event())]
+
+    single = prepare(events, orders)
+    confluent = prepare(events, orders, schema_id=258)
+
+    for plain, framed in zip(single, confluent, strict=True):
+        assert framed.value[:5] == b"\x00\x00\x00\x01\x02"
+        assert framed.value[5:] == plain.value[10:]

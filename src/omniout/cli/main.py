@@ -21,10 +21,17 @@ from rich.progress import Progress
 
 from omniout.cli import dlq, offsets
 from omniout.cli.common import ConfigOption, fail, settings_or_exit
+from omniout.cli.framing import (
+    FramingOption,
+    SubjectOption,
+    choose_framing,
+    register_schema,
+)
 from omniout.cli.invoke import invoke
 from omniout.cli.preview import preview_bindings, preview_body, preview_credential
 from omniout.config import Settings
 from omniout.decode import KnownSchema, SchemaStore
+from omniout.decode.settings import registry_password
 from omniout.deliver.auth import open_credentials
 from omniout.errors import ConfigError, EventError
 from omniout.publish import open_input, prepare, read_events, send
@@ -89,6 +96,8 @@ def check(
     settings = settings_or_exit(config)
     try:
         open_credentials(settings.credentials, file=str(config))
+        if settings.schema_registry is not None:
+            registry_password(settings.schema_registry, config_file=str(config))
     except ConfigError as exc:
         fail(str(exc))
     if route is None and event is None:
@@ -139,20 +148,23 @@ def publish(
     key_field: Annotated[
         str | None, typer.Option(help="The event field used as record key.")
     ] = None,
+    framing: FramingOption = None,
+    subject: SubjectOption = None,
 ) -> None:
     """Validate JSON events, encode them with Avro and produce them."""
     settings = settings_or_exit(config)
     chosen = _publish_schema(settings, config, topic, schema)
+    framed = choose_framing(settings, config, topic, framing, subject)
     try:
-        records = prepare(
-            read_events(open_input(file, sys.stdin)), chosen, key_field=key_field
-        )
+        events = read_events(open_input(file, sys.stdin))
+        if not events:
+            fail("no events in the input; nothing was sent")
+        schema_id = register_schema(framed, chosen)
+        records = prepare(events, chosen, key_field=key_field, schema_id=schema_id)
     except OSError as exc:
         fail(f"{file}: {exc.strerror}")
     except EventError as exc:
         fail(f"{exc.reason}; nothing was sent")
-    if not records:
-        fail("no events in the input; nothing was sent")
     configure_logging(settings.log_format, logging.WARNING)
     # A topic that the broker creates on first use makes aiokafka log an
     # error for the first metadata answer; a real failure to reach the topic

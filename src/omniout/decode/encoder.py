@@ -50,6 +50,17 @@ class Encoder:
         """
         return single_object_header(schema.fingerprint) + _body(record, schema)
 
+    def encode_registered(
+        self, record: Mapping[str, Any], schema_id: int, schema: KnownSchema
+    ) -> bytes:
+        """The Confluent framing for an id that is known to name ``schema``.
+
+        For a caller that has just registered ``schema`` and been given
+        ``schema_id``: asking the registry again would prove nothing. Raises
+        ``ValidationError`` when the record does not fit ``schema``.
+        """
+        return confluent_header(schema_id) + _body(record, schema)
+
     async def encode_confluent(
         self, record: Mapping[str, Any], schema_id: int, schema: KnownSchema
     ) -> bytes:

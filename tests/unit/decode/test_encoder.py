@@ -36,6 +36,24 @@ async def test_both_framings_share_one_body(order: KnownSchema) -> None:
     assert single[10:] == confluent[5:]
 
 
+def test_a_registered_id_frames_without_asking_the_registry(
+    order: KnownSchema,
+) -> None:
+    # No registry at all: the id is taken as the caller's registration gave it.
+    value = Encoder().encode_registered(order_record(), 258, order)
+    single = Encoder().encode_single_object(order_record(), order)
+
+    assert value[:5] == b"\x00\x00\x00\x01\x02"
+    assert value[5:] == single[10:]
+
+
+def test_a_registered_id_still_validates_the_record(order: KnownSchema) -> None:
+    with pytest.raises(ValidationError, match="Total_Amount__c"):
+        Encoder().encode_registered(
+            {**order_record(), "Total_Amount__c": "abc"}, 1, order
+        )
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
