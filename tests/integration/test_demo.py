@@ -21,7 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
+from tests.integration.conftest import KAFKA
 from tests.integration.processes import child_env
 
 pytestmark = pytest.mark.integration
@@ -142,6 +145,7 @@ async def test_the_demo_delivers_with_a_token_and_soap_shows_replies_and_stops(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(demo.pid, signal.SIGKILL)
         await demo.wait()
+        await _delete_topics(topic, f"{topic}.replies")
 
     text = "\n".join(lines)
     seen = shown(lines)
@@ -169,6 +173,20 @@ async def test_the_demo_delivers_with_a_token_and_soap_shows_replies_and_stops(
     assert not listening(port), text
     await _group_gone(demo.pid)
     await _none_left(f"DEMO_TOPIC={topic}".encode())
+
+
+async def _delete_topics(*names: str) -> None:
+    """Delete the topics the demo created, on the shared broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        if gone := [name for name in names if name in existing]:
+            await admin.delete_topics(gone)
+    except KafkaError:
+        pass  # a leftover topic with a unique name harms no other test
+    finally:
+        await admin.close()
 
 
 async def _group_gone(group: int, within: float = 10) -> None:

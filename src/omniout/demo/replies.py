@@ -128,7 +128,9 @@ async def _main(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m omniout.demo.replies", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("--since-ms", type=int, default=0, metavar="MILLIS")
     when = parser.add_mutually_exclusive_group()
