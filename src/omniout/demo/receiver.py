@@ -28,7 +28,7 @@ import orjson
 from aiohttp import web
 
 from omniout.demo import soap
-from omniout.demo.tokens import Refusal, TokenIssuer
+from omniout.demo.tokens import NO_TOKEN, Refusal, TokenIssuer
 
 __all__ = ["SECRET_VARIABLE", "make_app"]
 
@@ -72,9 +72,28 @@ def _show(request: web.Request, body: bytes, note: str = "") -> None:
     _say(f"{request.method} {request.path_qs} Idempotency-Key={key}{note}{indented}")
 
 
-def _repeat(request: web.Request) -> tuple[tuple[str, str], _Answer | None]:
-    key = (request.path, request.headers.get("Idempotency-Key", ""))
+def _repeat(request: web.Request) -> tuple[tuple[str, str] | None, _Answer | None]:
+    """The request's place among the answers kept, and an earlier answer.
+
+    Only a request with an ``Idempotency-Key`` can be a repeat.
+    """
+    name = request.headers.get("Idempotency-Key")
+    if not name:
+        return None, None
+    key = (request.path, name)
     return key, request.app[_STATE].answers.get(key)
+
+
+def _accepted(state: _State, key: tuple[str, str] | None) -> web.Response:
+    reference = f"R-{next(state.references):06d}"
+    answer = _json({"received": True, "reference": reference})
+    return _keep(state, key, answer).response()
+
+
+def _keep(state: _State, key: tuple[str, str] | None, answer: _Answer) -> _Answer:
+    if key is not None:
+        state.answers[key] = answer
+    return answer
 
 
 def _json(answer: dict[str, object], status: int = 200) -> _Answer:
@@ -107,7 +126,7 @@ async def _orders(request: web.Request) -> web.Response:
         _say(f"{request.method} {request.path_qs}: refused with 401, {grant}")
         # No error code for a request without credentials (RFC 6750 3.1).
         challenge = 'Bearer realm="orders"'
-        if grant != "no bearer token":
+        if grant != NO_TOKEN:
             challenge += ', error="invalid_token"'
         return web.Response(status=401, headers={"WWW-Authenticate": challenge})
     body = await request.read()
@@ -115,9 +134,7 @@ async def _orders(request: web.Request) -> web.Response:
     _show(request, body, f" token=#{grant.number}{_ignored(earlier)}")
     if earlier is not None:
         return earlier.response()
-    reference = f"R-{next(state.references):06d}"
-    state.answers[key] = answer = _json({"received": True, "reference": reference})
-    return answer.response()
+    return _accepted(state, key)
 
 
 async def _soap(request: web.Request) -> web.Response:
@@ -135,7 +152,7 @@ async def _soap(request: web.Request) -> web.Response:
     answer = _Answer(reply.status, reply.body, soap.CONTENT_TYPE)
     if reply.status == 200:
         # A fault is not the request's effect: a corrected resend is new work.
-        state.answers[key] = answer
+        _keep(state, key, answer)
     return answer.response()
 
 
@@ -146,9 +163,7 @@ async def _receive(request: web.Request) -> web.Response:
     _show(request, body, _ignored(earlier))
     if earlier is not None:
         return earlier.response()
-    reference = f"R-{next(state.references):06d}"
-    state.answers[key] = answer = _json({"received": True, "reference": reference})
-    return answer.response()
+    return _accepted(state, key)
 
 
 def _ignored(earlier: _Answer | None) -> str:

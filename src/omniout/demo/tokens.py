@@ -22,7 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-__all__ = ["Grant", "Issued", "Refusal", "TokenIssuer"]
+__all__ = ["NO_TOKEN", "Grant", "Issued", "Refusal", "TokenIssuer"]
+
+# Why a request without a bearer token at all is refused.
+NO_TOKEN = "no bearer token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,7 @@ class TokenIssuer:
         """The grant of a request's bearer token, or why there is none."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return "no bearer token"
+            return NO_TOKEN
         entry = self._tokens.get(token.strip())
         if entry is None:
             return "unknown or expired token"
