@@ -127,3 +127,13 @@ async def test_other_paths_answer_as_a_webhook(client: httpx.AsyncClient) -> Non
     answer = await client.post("/partner/webhook", json={"event": "x"})
 
     assert answer.json() == {"received": True, "reference": "R-000001"}
+
+
+async def test_requests_without_an_idempotency_key_are_never_repeats(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await client.post("/partner/webhook", json={})
+    second = await client.post("/partner/webhook", json={})
+
+    assert first.json()["reference"] == "R-000001"
+    assert second.json()["reference"] == "R-000002"
