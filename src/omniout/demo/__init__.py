@@ -1,1 +1,2 @@
-"""The demo: a receiver that prints deliveries, and ``make run``."""
+"""The demo behind ``make run``: a receiver that plays an order API with its
+OAuth 2.0 token endpoint and a SOAP ERP, and a reader of the reply topic."""
