@@ -135,6 +135,9 @@ class Pipeline:
         # Bindings are shared by the record's routes: the CDC field lists
         # are expanded once per record, not once per route.
         shared: dict[str, Any] = {"nowMillis": int(self._clock() * 1000)}
+        if len(routes) == 1:
+            # The common case needs no task of its own.
+            return [await self._run(routes[0], record, shared)]
         return list(
             await asyncio.gather(
                 *(self._run(route, record, shared) for route in routes)
