@@ -166,3 +166,43 @@ async def test_bad_records_are_dead_lettered_and_the_consumer_goes_on(
     assert int(http["omniout.attempts"]) == 1
     assert found["1"].value == b"{not avro}"
     assert found["1"].key == b"k2"
+
+
+async def test_a_pausing_route_keeps_retrying_in_order_and_dead_letters_nothing(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path
+) -> None:
+    topic = await new_topic("order-pause")
+    events = [order(n, Order_Id__c=f"k{n}") for n in range(3)]
+    await produce_orders(kafka, topic, events, key_field="Order_Id__c")
+    refusals = 6  # three retry budgets of two attempts for the first event
+
+    async def down_for_a_while(delivery: Delivery) -> web.StreamResponse:
+        nonlocal refusals
+        if refusals > 0:
+            refusals -= 1
+            return web.Response(status=503)
+        return web.json_response({"ok": True})
+
+    async with Receiver() as receiver:
+        receiver.answer = down_for_a_while
+        config = settings(
+            kafka,
+            topic,
+            receiver.url,
+            tmp_path,
+            ordering="partition",
+            retry={"max_attempts": 2, "on_exhausted": "pause"},
+        )
+        async with running(config):
+            await receiver.wait_for(len(events))
+            await asyncio.sleep(0.5)
+
+    first = events[0]["EventUuid"]
+    # Only the first event was tried while the endpoint was down; the others
+    # waited their turn, then all went in offset order.
+    assert receiver.keys()[:7] == [first] * 7
+    accepted = receiver.keys()[6:]
+    assert accepted == [e["EventUuid"] for e in events]
+    assert await read_all(kafka, f"{topic}.dlq", expected=1, within=2) == []
+    positions = await offsets(kafka, config.kafka.group_id, topic)
+    assert positions[0] == (3, 3)
