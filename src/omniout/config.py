@@ -43,6 +43,7 @@ from omniout.deliver.policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from omniout.errors import ConfigError
 from omniout.mapping.rows import RowSettings
 from omniout.payload.settings import SoapSettings
+from omniout.topics import kafka_topic
 
 __all__ = [
     "AdminSettings",
@@ -200,6 +201,11 @@ class RouteSettings(_Section):
     gap_events: Literal["dead-letter", "deliver"] = "dead-letter"
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("topic", "dead_letter_topic", "reply_topic")
+    @classmethod
+    def _kafka_topic(cls, name: str | None) -> str | None:
+        return None if name is None else kafka_topic(name)
 
     @property
     def dlq_topic(self) -> str:

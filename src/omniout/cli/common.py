@@ -20,6 +20,7 @@ from omniout.decode import SchemaStore
 from omniout.errors import ConfigError, OmniOutError, UnknownTopicError
 from omniout.routing import compile_routes
 from omniout.service import reader_schemas
+from omniout.topics import kafka_topic
 
 __all__ = [
     "ConfigOption",
@@ -30,6 +31,7 @@ __all__ = [
     "numbers",
     "run_or_exit",
     "settings_or_exit",
+    "topic_name",
 ]
 
 T = TypeVar("T")
@@ -48,6 +50,16 @@ JsonOption = Annotated[
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"omniout: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def topic_name(value: str | None) -> str | None:
+    """Parse a ``--topic``: a Kafka topic, or a channel name that stands for one."""
+    if value is None:
+        return None
+    try:
+        return kafka_topic(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def settings_or_exit(config: Path) -> Settings:

@@ -24,6 +24,7 @@ from omniout.cli.common import (
     fail,
     load_or_exit,
     run_or_exit,
+    topic_name,
 )
 from omniout.config import Settings
 from omniout.reprocess import (
@@ -43,7 +44,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-TopicOption = Annotated[str, typer.Option(help="The dead-letter topic.")]
+TopicOption = Annotated[
+    str, typer.Option(help="The dead-letter topic.", callback=topic_name)
+]
 ReasonOption = Annotated[
     str | None, typer.Option(help="Only reasons containing this (any case).")
 ]

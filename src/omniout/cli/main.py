@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from omniout.cli import dlq, offsets
-from omniout.cli.common import ConfigOption, fail, settings_or_exit
+from omniout.cli.common import ConfigOption, fail, settings_or_exit, topic_name
 from omniout.cli.framing import (
     FramingOption,
     SubjectOption,
@@ -136,7 +136,9 @@ def check(
 @app.command()
 def publish(
     config: ConfigOption,
-    topic: Annotated[str, typer.Option(help="The topic to produce to.")],
+    topic: Annotated[
+        str, typer.Option(help="The topic to produce to.", callback=topic_name)
+    ],
     file: Annotated[
         str | None,
         typer.Option("--file", "-f", help="JSON lines; '-' or none: stdin."),

@@ -24,6 +24,7 @@ from omniout.cli.common import (
     load_or_exit,
     numbers,
     run_or_exit,
+    topic_name,
 )
 from omniout.config import Settings
 from omniout.errors import GroupActiveError
@@ -48,7 +49,10 @@ app = typer.Typer(
 def show(
     config: ConfigOption,
     topic: Annotated[
-        str | None, typer.Option(help="Only this topic; default: every route's.")
+        str | None,
+        typer.Option(
+            help="Only this topic; default: every route's.", callback=topic_name
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -89,7 +93,9 @@ def show(
 @app.command()
 def reset(
     config: ConfigOption,
-    topic: Annotated[str, typer.Option(help="The topic whose offsets move.")],
+    topic: Annotated[
+        str, typer.Option(help="The topic whose offsets move.", callback=topic_name)
+    ],
     to_earliest: Annotated[
         bool, typer.Option("--to-earliest", help="To the first record kept.")
     ] = False,
