@@ -51,6 +51,7 @@ __all__ = [
     "KafkaSettings",
     "LedgerSettings",
     "ProcessingSettings",
+    "RequestIdExpression",
     "RetrySettings",
     "RouteSettings",
     "Settings",
@@ -182,13 +183,24 @@ class EndpointSettings(_Section):
         return headers
 
 
+class RequestIdExpression(_Section):
+    """A request id computed from the event: for events without an id field.
+
+    The JSONata expression must give one value, e.g. the CDC form
+    ``ChangeEventHeader.transactionKey & ':' & ChangeEventHeader.sequenceNumber``.
+    """
+
+    expr: str = Field(min_length=1)
+
+
 class RouteSettings(_Section):
     """One way out for the events of one topic."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     topic: str
     schema_name: str | None = Field(default=None, alias="schema")
-    request_id: str = "EventUuid"
+    # A field (dotted for nested ones), or {expr: JSONata} to compute it.
+    request_id: str | RequestIdExpression = "EventUuid"
     condition: str | None = None
     mapping: str | dict[str, str | RowSettings] | None = None
     endpoint: EndpointSettings

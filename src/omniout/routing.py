@@ -100,6 +100,9 @@ class Route:
     limit: str | None = None
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    # Set when the request id is computed (``request_id: {expr: ...}``);
+    # ``request_id_field`` then holds the expression's text, for messages.
+    request_id_expression: Expression | None = None
 
     def matches(
         self, event: dict[str, Any], bindings: dict[str, Any] | None = None
@@ -112,12 +115,22 @@ class Route:
             raise MappingError(exc.reason, route=self.name, row="condition") from None
 
     def request_id(self, event: dict[str, Any]) -> str:
-        value = _lookup(event, self.request_id_field)
+        """The event's request id; an empty one raises MappingError."""
+        if self.request_id_expression is None:
+            value = _lookup(event, self.request_id_field)
+            what = f"request id field {self.request_id_field!r}"
+        else:
+            try:
+                value = self.request_id_expression.evaluate(event)
+            except MappingError as exc:
+                raise MappingError(
+                    exc.reason, route=self.name, row="request_id"
+                ) from None
+            what = f"request id expression {self.request_id_field!r}"
         if value is None or value == "":
-            raise MappingError(
-                f"request id field {self.request_id_field!r} is empty",
-                route=self.name,
-            )
+            raise MappingError(f"{what} is empty", route=self.name)
+        if isinstance(value, dict | list):
+            raise MappingError(f"{what} gives no single value", route=self.name)
         return str(value)
 
     def request(
@@ -189,11 +202,19 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
     if payload.classifier is not None:
         policy = dataclasses.replace(policy, response_classifier=payload.classifier)
     mentioned = mapping.variables | (condition.variables if condition else set())
+    request_id, computed = settings.request_id, None
+    if not isinstance(request_id, str):
+        try:
+            computed = Expression(request_id.expr)
+        except MappingError as exc:
+            raise ConfigError(file, f"{key}.request_id.expr", exc.reason) from None
+        request_id = request_id.expr
     return Route(
         name=settings.name,
         topic=settings.topic,
         schema_name=settings.schema_name,
-        request_id_field=settings.request_id,
+        request_id_field=request_id,
+        request_id_expression=computed,
         condition=condition,
         mapping=mapping,
         method=endpoint.method,

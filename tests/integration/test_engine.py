@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from omniout.decode import Encoder, SchemaStore
 from tests.integration.conftest import TopicFactory
-from tests.integration.engine import committed_and_end as offsets
 from tests.integration.engine import (
+    SCHEMAS,
     encode,
     headers,
     order,
@@ -21,7 +22,9 @@ from tests.integration.engine import (
     running,
     settings,
 )
+from tests.integration.engine import committed_and_end as offsets
 from tests.integration.receiver import Delivery, Receiver
+from tests.unit.mapping.events import account_update
 
 pytestmark = pytest.mark.integration
 
@@ -206,3 +209,37 @@ async def test_a_pausing_route_keeps_retrying_in_order_and_dead_letters_nothing(
     assert await read_all(kafka, f"{topic}.dlq", expected=1, within=2) == []
     positions = await offsets(kafka, config.kafka.group_id, topic)
     assert positions[0] == (3, 3)
+
+
+async def test_a_computed_request_id_keys_cdc_deliveries(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path
+) -> None:
+    topic = await new_topic("account-changes")
+    store = SchemaStore.load(SCHEMAS)
+    account = store.by_name("com.sforce.eventbus.AccountChangeEvent")
+    assert account is not None
+    changes = []
+    for sequence in (1, 2):
+        change = account_update()
+        change["ChangeEventHeader"]["sequenceNumber"] = sequence
+        changes.append((b"001", Encoder().encode_single_object(change, account)))
+    await produce(kafka, topic, changes)
+    expression = (
+        "ChangeEventHeader.transactionKey & ':' & ChangeEventHeader.sequenceNumber"
+    )
+
+    async with Receiver() as receiver:
+        config = settings(
+            kafka,
+            topic,
+            receiver.url,
+            tmp_path,
+            schema="com.sforce.eventbus.AccountChangeEvent",
+            request_id={"expr": expression},
+            mapping={"rating": "Rating"},
+        )
+        async with running(config):
+            await receiver.wait_for(2)
+
+    transaction = account_update()["ChangeEventHeader"]["transactionKey"]
+    assert receiver.keys() == [f"{transaction}:1", f"{transaction}:2"]

@@ -170,3 +170,38 @@ def test_routes_know_whether_they_read_the_cdc_field_lists() -> None:
 
     assert (reads.uses_changes, reads.takes_gap_events) == (True, False)
     assert (ignores.uses_changes, ignores.takes_gap_events) == (False, True)
+
+
+CDC_ID = "ChangeEventHeader.transactionKey & ':' & ChangeEventHeader.sequenceNumber"
+
+
+def test_a_computed_request_id_comes_from_its_expression() -> None:
+    [compiled] = compile_routes([route(request_id={"expr": CDC_ID})])
+    event = {"ChangeEventHeader": {"transactionKey": "0001-tx", "sequenceNumber": 3}}
+
+    assert compiled.request_id(event) == "0001-tx:3"
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({}, "is empty"),
+        ({"ChangeEventHeader": {"recordIds": ["001A", "001B"]}}, "no single value"),
+    ],
+)
+def test_a_computed_request_id_without_one_value_is_a_mapping_error(
+    event: dict[str, object], reason: str
+) -> None:
+    [compiled] = compile_routes(
+        [route(request_id={"expr": "ChangeEventHeader.recordIds"})]
+    )
+
+    with pytest.raises(MappingError, match=reason):
+        compiled.request_id(event)
+
+
+def test_a_request_id_expression_that_does_not_compile_names_its_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        compile_routes([route(request_id={"expr": "ChangeEventHeader.("})])
+
+    assert caught.value.key == "routes[0].request_id.expr"
