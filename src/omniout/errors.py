@@ -11,6 +11,7 @@ One root, and a split by what the caller can do about it::
     │   ├── MappingError         the route's mapping failed on this event
     │   │   └── PayloadTooLargeError  the mapped payload exceeds the endpoint's cap
     │   ├── GapEventError        a CDC gap event, which the route does not take
+    │   ├── InternalError        omniout itself failed on this event (a bug)
     │   └── DeliveryError        the endpoint refused it or never answered
     ├── RegistryUnavailableError the schema registry cannot answer now: retry
     ├── LedgerError              the delivery ledger cannot be read or written
@@ -37,6 +38,7 @@ __all__ = [
     "EventError",
     "GapEventError",
     "GroupActiveError",
+    "InternalError",
     "LedgerError",
     "MappingError",
     "NotReplayableError",
@@ -133,6 +135,16 @@ class PayloadTooLargeError(MappingError):
             f"payload is {size} bytes, more than max_request_bytes ({limit})",
             route=route,
         )
+
+
+class InternalError(EventError):
+    """omniout itself failed on one event: a fault to fix, not bad input.
+
+    The event is dead-lettered so that its partition goes on, and can be
+    re-driven once the fault is fixed; the service log has the traceback.
+    """
+
+    kind = "internal"
 
 
 class GapEventError(EventError):

@@ -39,6 +39,7 @@ from omniout.errors import (
     DecodeError,
     DeliveryError,
     EventError,
+    InternalError,
     LedgerError,
     MappingError,
     OmniOutError,
@@ -170,14 +171,36 @@ class Pipeline:
             _describe_event(event, request_id)
             return await self._deliver(route, record, event, request_id, bindings)
         except EventError as exc:
-            failed(trace.get_current_span(), exc, exc.reason)
-            letter = DeadLetter(
-                record=record, error=exc, route=route.name, request_id=request_id
+            return await self._give_up(route, record, request_id, exc)
+        except OmniOutError:
+            raise  # Abandoned: the record is not done and is not committed
+        except Exception as exc:
+            # A fault of omniout itself, not of the event. The event is kept
+            # in the dead-letter topic, to be re-driven once the fault is
+            # fixed, rather than stalling its partition's commits.
+            logger.exception(
+                "Unexpected failure", extra=_context(route, record, request_id)
             )
-            await self._dead_letter(route, letter)
-            if request_id:
-                await self._reply(route, record, request_id, exc)
-            return Outcome.DEAD_LETTERED
+            # The type only: an exception's text may quote a URL or a header.
+            error = InternalError(f"unexpected {type(exc).__name__} in omniout")
+            return await self._give_up(route, record, request_id, error)
+
+    async def _give_up(
+        self,
+        route: Route,
+        record: ConsumerRecord,
+        request_id: str,
+        error: EventError,
+    ) -> Outcome:
+        """Dead-letter the event (and reply, when its request id is known)."""
+        failed(trace.get_current_span(), error, error.reason)
+        letter = DeadLetter(
+            record=record, error=error, route=route.name, request_id=request_id
+        )
+        await self._dead_letter(route, letter)
+        if request_id:
+            await self._reply(route, record, request_id, error)
+        return Outcome.DEAD_LETTERED
 
     async def _decode(self, route: Route, record: ConsumerRecord) -> DecodedEvent:
         if record.value is None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from omniout.decode import Encoder, SchemaStore
+from omniout.routing import Route
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import (
     SCHEMAS,
@@ -21,6 +23,7 @@ from tests.integration.engine import (
     read_all,
     running,
     settings,
+    wait_until,
 )
 from tests.integration.engine import committed_and_end as offsets
 from tests.integration.receiver import Delivery, Receiver
@@ -243,3 +246,42 @@ async def test_a_computed_request_id_keys_cdc_deliveries(
 
     transaction = account_update()["ChangeEventHeader"]["transactionKey"]
     assert receiver.keys() == [f"{transaction}:1", f"{transaction}:2"]
+
+
+async def test_a_fault_of_omniout_itself_dead_letters_the_event_and_goes_on(
+    kafka: str,
+    new_topic: TopicFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic = await new_topic("order-bug")
+    events = [order(1), order(2, Order_Number__c="BUG"), order(3)]
+    await produce_orders(kafka, topic, events, key_field="EventUuid")
+    request = Route.request
+
+    def faulty(self: Route, event: dict[str, Any], *args: Any) -> Any:
+        # Stands for a bug in omniout that one event's data runs into.
+        if event.get("Order_Number__c") == "BUG":
+            raise RuntimeError("index out of range")
+        return request(self, event, *args)
+
+    monkeypatch.setattr(Route, "request", faulty)
+    async with Receiver() as receiver:
+        config = settings(kafka, topic, receiver.url, tmp_path)
+        async with running(config):
+            await receiver.wait_for(2)
+            [letter] = await read_all(kafka, f"{topic}.dlq", expected=1)
+
+            async def caught_up() -> bool:
+                positions = await offsets(kafka, config.kafka.group_id, topic)
+                return positions[0] == (3, 3)
+
+            await wait_until(caught_up)
+
+    assert sorted(receiver.keys()) == sorted(
+        e["EventUuid"] for e in (events[0], events[2])
+    )
+    facts = headers(letter)
+    assert facts["omniout.failure.kind"] == "internal"
+    assert facts["omniout.failure.reason"] == "unexpected RuntimeError in omniout"
+    assert facts["omniout.request-id"] == events[1]["EventUuid"]
