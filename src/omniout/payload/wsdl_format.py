@@ -25,6 +25,7 @@ from typing import Any
 from lxml import etree
 from zeep.exceptions import Error as ZeepError
 from zeep.helpers import serialize_object
+from zeep.xsd import ComplexType
 
 from omniout.errors import MappingError
 from omniout.payload.faults import SOAP11, SOAP12, SoapClassifier
@@ -67,10 +68,13 @@ class WsdlFormat:
         try:
             message = self.wsdl.operation.input.serialize(**payload)
         except (TypeError, ValueError, AttributeError, ZeepError) as exc:
-            # zeep names the element: "{urn:…}Order() got an unexpected
-            # keyword argument 'Extra'", "Missing element Account (…)".
+            # zeep names the element for most misfits ("{urn:…}Order() got
+            # an unexpected keyword argument 'Extra'", "Missing element
+            # Account (…)"), but not for a value of the wrong shape.
+            where = misplaced(payload, self.wsdl.operation.input.body)
+            detail = f"{where}: {exc}" if where else str(exc)
             raise MappingError(
-                f"the payload does not fit {self._element}: {exc}"
+                f"the payload does not fit {self._element}: {detail}"
             ) from None
         envelope: etree._Element = message.content
         if self._schema is not None:
@@ -115,6 +119,35 @@ class WsdlFormat:
             return None
         plain = serialize_object(value, dict)  # type: ignore[no-untyped-call]
         return {output.localname: _plain(plain)}
+
+
+def misplaced(payload: dict[str, Any], element: Any) -> str | None:
+    """The dotted path of the first value whose shape the type refuses.
+
+    An object where the schema has a simple value, a list where the
+    element does not repeat, or text where it has child elements. Called
+    only when zeep has refused a payload, to name the element.
+    """
+    children = dict(getattr(element.type, "elements", ()))
+    for key, value in payload.items():
+        child = children.get(key)
+        if child is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and not child.accepts_multiple:
+            return f"{key} (a list, but {key} does not repeat)"
+        complex_type = isinstance(child.type, ComplexType)
+        for index, item in enumerate(items):
+            name = f"{key}[{index}]" if isinstance(value, list) else key
+            if complex_type and not isinstance(item, dict):
+                return f"{name} (needs child elements)"
+            if not complex_type and isinstance(item, dict | list):
+                return f"{name} (a simple value, not an object or list)"
+            if complex_type:
+                found = misplaced(item, child)
+                if found:
+                    return f"{name}.{found}"
+    return None
 
 
 def _plain(value: Any) -> Any:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
 
+from omniout.deliver.policy import Classified
+from omniout.deliver.request import Response
 from omniout.errors import MappingError
 from omniout.payload import SoapSettings, WsdlFormat, payload_format
 from omniout.payload.faults import SOAP11, SOAP12
@@ -155,3 +159,60 @@ def test_an_answer_the_output_type_cannot_read_is_left_to_the_generic_reading(
 ) -> None:
     assert soap11.reply_reader(answer(SOAP11, content)) is None
     assert soap11.reply_reader(b"<not xml") is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        (spoil(["Order", "Number"], {"Text": "1"}), "Order.Number (a simple value"),
+        (spoil(["Order", "Total"], "58.5"), "Order.Total (needs child elements)"),
+        (
+            spoil(["Order", "Line", 1, "Sku"], ["C-300", "C-301"]),
+            "Order.Line[1].Sku (a list, but Sku does not repeat)",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_named_by_its_path(
+    soap12: WsdlFormat, payload: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(MappingError) as caught:
+        soap12.encode(payload)
+
+    assert f"the payload does not fit SubmitOrder: {named}" in caught.value.reason
+
+
+def test_faults_are_classified_as_on_any_soap_route(soap12: WsdlFormat) -> None:
+    sender = (
+        f'<e:Fault xmlns:e="{SOAP12}"><e:Code><e:Value>e:Sender</e:Value>'
+        "</e:Code><e:Reason><e:Text>Unknown account</e:Text></e:Reason></e:Fault>"
+    )
+    body = answer(SOAP12, sender)
+    response = Response(status=500, headers=(), body=body, elapsed=0.1)
+
+    verdict = soap12.classifier(response, "retry")
+
+    assert verdict == Classified("permanent", "SOAP fault Sender: Unknown account")
+
+
+def test_a_wsdl_with_split_schemas_is_checked_by_zeep_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A second, empty schema: lxml cannot compile the types as one.
+    text = ORDERS_WSDL.read_text(encoding="utf-8").replace(
+        "<wsdl:types>",
+        '<wsdl:types><xs:schema targetNamespace="urn:example:erp:extra"/>',
+    )
+    (tmp_path / "split.wsdl").write_text(text, encoding="utf-8")
+    settings = SoapSettings(
+        wsdl=tmp_path / "split.wsdl", operation="SubmitOrder", port="OrderIntakeSoap11"
+    )
+
+    with caplog.at_level(logging.INFO, logger="omniout.payload.wsdl"):
+        fmt = payload_format("soap", settings)
+
+    assert "has 2 schemas: values are not validated" in caplog.text
+    # zeep still refuses a missing element; the value is not checked.
+    with pytest.raises(MappingError, match="Missing element Account"):
+        fmt.encode(spoil(["Order", "Account"], None))
+    root = etree.fromstring(fmt.encode(spoil(["Order", "Total", "Currency"], "EURO")))
+    assert root.findtext(f".//{{{ERP}}}Currency") == "EURO"
