@@ -243,3 +243,33 @@ async def test_a_payload_that_does_not_fit_the_input_type_is_dead_lettered(
         misfit["EventUuid"]: "dead-lettered",
         fitting["EventUuid"]: "delivered",
     }
+
+
+async def test_a_sender_fault_on_a_wsdl_route_is_dead_lettered_at_once(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path
+) -> None:
+    topic = await new_topic("wsdl-sender-fault")
+    replies = await new_topic("wsdl-sender-replies")
+    event = erp_order(8)
+    await produce_orders(kafka, topic, [event], key_field="EventUuid")
+
+    async def refuse(delivery: Delivery) -> web.StreamResponse:
+        assert problems(delivery, SOAP12) == []
+        return answer(SOAP12, fault(SOAP12, "Sender", "Account on hold"), 500)
+
+    async with Receiver() as receiver:
+        receiver.answer = refuse
+        route = wsdl_route("v12", topic, receiver.url, "/v12", replies)
+        async with running(config(kafka, tmp_path, [route])):
+            [letter] = await read_all(kafka, f"{topic}.dlq", expected=1)
+            [reply] = await read_all(kafka, replies, expected=1)
+
+    assert len(receiver.deliveries) == 1
+    found = headers(letter)
+    assert found["omniout.failure.kind"] == "delivery"
+    assert "SOAP fault Sender: Account on hold (permanent)" in found[
+        "omniout.failure.reason"
+    ]
+    value = orjson.loads(reply.value)
+    assert value["outcome"] == "dead-lettered"
+    assert value["response"]["Fault"]["Reason"]["Text"]["#text"] == "Account on hold"
