@@ -85,34 +85,10 @@ def load_operation(
     Without ``service`` or ``port`` the WSDL must hold exactly one SOAP
     port (of one service) to choose from.
     """
-    if not path.is_file():
-        raise ConfigError(file, f"{key}.wsdl", f"{path}: no such file")
-    try:
-        document = Document(
-            str(path),
-            _LocalTransport(),  # type: ignore[no-untyped-call, arg-type]
-            settings=_ZEEP_SETTINGS,
-        )
-    except (ZeepError, etree.XMLSyntaxError, OSError, ValueError) as exc:
-        reason = f"{path}: not a usable WSDL: {exc}"
-        raise ConfigError(file, f"{key}.wsdl", reason) from None
-    where = f"{path}"
-    chosen = _port(document, service, port, file, key, where)
+    where = str(path)
+    chosen = _port(_document(path, file, key), service, port, file, key, where)
     binding = chosen.binding
-    try:
-        bound = binding.get(operation)
-    except ValueError:
-        known = ", ".join(sorted(binding.all())) or "none"
-        raise ConfigError(
-            file,
-            f"{key}.operation",
-            f"{where}: port {chosen.name!r} has no operation {operation!r}"
-            f" (it has: {known})",
-        ) from None
-    if bound.input.body is None:
-        raise ConfigError(
-            file, f"{key}.operation", f"{where}: {operation!r} has no input body"
-        )
+    bound = _operation(binding, chosen.name, operation, file, key, where)
     action = bound.soapaction or ""
     if any(c in action for c in '"\r\n\\'):
         raise ConfigError(
@@ -131,6 +107,40 @@ def load_operation(
         operation=bound,
         schema=_schema(path),
     )
+
+
+def _document(path: Path, file: str, key: str) -> Any:
+    if not path.is_file():
+        raise ConfigError(file, f"{key}.wsdl", f"{path}: no such file")
+    try:
+        return Document(
+            str(path),
+            _LocalTransport(),  # type: ignore[no-untyped-call, arg-type]
+            settings=_ZEEP_SETTINGS,
+        )
+    except (ZeepError, etree.XMLSyntaxError, OSError, ValueError) as exc:
+        reason = f"{path}: not a usable WSDL: {exc}"
+        raise ConfigError(file, f"{key}.wsdl", reason) from None
+
+
+def _operation(
+    binding: Any, port: str, operation: str, file: str, key: str, where: str
+) -> Any:
+    try:
+        bound = binding.get(operation)
+    except ValueError:
+        known = ", ".join(sorted(binding.all())) or "none"
+        raise ConfigError(
+            file,
+            f"{key}.operation",
+            f"{where}: port {port!r} has no operation {operation!r}"
+            f" (it has: {known})",
+        ) from None
+    if bound.input is None or bound.input.body is None:
+        raise ConfigError(
+            file, f"{key}.operation", f"{where}: {operation!r} has no input body"
+        )
+    return bound
 
 
 def _port(
