@@ -145,7 +145,8 @@ class RetrySettings(_Section):
 class EndpointSettings(_Section):
     """Where a route's payload goes."""
 
-    url: str
+    # May be left out when a ``soap.wsdl`` port gives the address.
+    url: str | None = None
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
@@ -165,12 +166,14 @@ class EndpointSettings(_Section):
     def _soap_section(self) -> EndpointSettings:
         if self.soap is not None and self.format != "soap":
             raise ValueError("a soap section needs format: soap")
+        if self.url is None and (self.soap is None or self.soap.wsdl is None):
+            raise ValueError("url: is required (only a soap.wsdl port gives one)")
         return self
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return url
 

@@ -345,7 +345,14 @@ class Pipeline:
         topic, replies = route.reply_topic, self._replies
         if topic is None or replies is None:
             return
-        reply = reply_for(route.name, request_id, record, result, now=self._clock())
+        reply = reply_for(
+            route.name,
+            request_id,
+            record,
+            result,
+            now=self._clock(),
+            reader=route.payload.reply_reader,
+        )
         with producing(self._tracer, topic, request_id) as span:
             span.set_attribute(ROUTE, route.name)
             context = span.get_span_context()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,8 +79,12 @@ def reply_for(
     result: DeliveryResult | EventError,
     *,
     now: float | None = None,
+    reader: Callable[[bytes], Any] | None = None,
 ) -> Reply:
     """The reply for an event that ended in ``result``.
+
+    ``reader`` (a route's WSDL output type) reads a whole answer first;
+    where it gives None, the generic reading applies.
 
     An ``EventError`` other than a ``DeliveryError`` (a mapping error, a
     gap event) means nothing was sent: no status, no answer, no attempts.
@@ -90,7 +95,7 @@ def reply_for(
     body: Any = None
     truncated, attempts, reason = False, 0, None
     if isinstance(result, DeliveryResult):
-        body, truncated = read_body(result.response.body)
+        body, truncated = read_body(result.response.body, reader)
         status, attempts = result.response.status, result.attempts
         first = result.first_attempt_at
     elif isinstance(result, DeliveryError):
@@ -118,7 +123,9 @@ def reply_for(
     )
 
 
-def read_body(body: bytes) -> tuple[Any, bool]:
+def read_body(
+    body: bytes, reader: Callable[[bytes], Any] | None = None
+) -> tuple[Any, bool]:
     """An answer's body as data, and whether it was cut short."""
     if not body.strip():
         return None, False
@@ -126,6 +133,10 @@ def read_body(body: bytes) -> tuple[Any, bool]:
         text = body[:MAX_TEXT_BYTES].decode("utf-8", errors="replace")
         return text, True
     start = body.lstrip()[:1]
+    if reader is not None and start == b"<":
+        value = reader(body)
+        if value is not None:
+            return value, False
     if start in (b"{", b"["):
         try:
             return orjson.loads(body), False

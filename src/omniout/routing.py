@@ -25,7 +25,7 @@ from omniout.deliver.request import OutboundRequest
 from omniout.errors import ConfigError, MappingError, PayloadTooLargeError
 from omniout.mapping import Expression, Mapping
 from omniout.mapping.cdc import CDC_BINDINGS
-from omniout.payload import JsonFormat, PayloadFormat, payload_format
+from omniout.payload import JsonFormat, PayloadFormat, WsdlFormat, payload_format
 
 __all__ = ["Route", "UrlTemplate", "compile_routes"]
 
@@ -192,12 +192,19 @@ def _compile(index: int, settings: RouteSettings, file: str) -> Route:
             condition = Expression(settings.condition)
         except MappingError as exc:
             raise ConfigError(file, f"{key}.condition", exc.reason) from None
+    endpoint = settings.endpoint
+    payload = payload_format(
+        endpoint.format, endpoint.soap, file=file, key=f"{key}.endpoint.soap"
+    )
+    # A WSDL port's address serves when the route gives no URL of its own.
+    wsdl = payload.address if isinstance(payload, WsdlFormat) else None
+    address = endpoint.url or wsdl
+    if address is None:
+        raise ConfigError(file, f"{key}.endpoint.url", "the WSDL port has no address")
     try:
-        url = UrlTemplate(settings.endpoint.url)
+        url = UrlTemplate(address)
     except ValueError as exc:
         raise ConfigError(file, f"{key}.endpoint.url", str(exc)) from None
-    endpoint = settings.endpoint
-    payload = payload_format(endpoint.format, endpoint.soap)
     policy = settings.retry.policy()
     if payload.classifier is not None:
         policy = dataclasses.replace(policy, response_classifier=payload.classifier)

@@ -152,3 +152,39 @@ async def test_the_writer_keys_replies_by_request_id() -> None:
     [sent] = producer.sent
     assert (sent["topic"], sent["key"]) == ("orders.replies", b"req-3")
     assert orjson.loads(sent["value"])["response"] == "ok"
+
+
+def typed(body: bytes) -> Any:
+    """A reader that knows one answer: what a route's output type gives."""
+    return {"SubmitOrderResponse": {"Lines": 2}} if b"Line" in body else None
+
+
+def test_a_routes_reader_reads_the_answer_first() -> None:
+    response = Response(200, (), SOAP_ANSWER, 0.01)
+
+    reply = reply_for("erp", "r-1", Record(), DeliveryResult(response, 1, 1, 1),
+                      reader=typed)
+
+    assert reply.response == {"SubmitOrderResponse": {"Lines": 2}}
+
+
+def test_an_answer_the_reader_declines_is_read_as_xml() -> None:
+    body = b"<ok><id>7</id></ok>"
+
+    assert read_body(body, typed) == ({"ok": {"id": "7"}}, False)
+    assert read_body(b'{"id": 1}', typed) == ({"id": 1}, False)
+
+
+def test_a_dead_letters_excerpt_is_not_given_to_the_reader() -> None:
+    # The excerpt is the start of the answer only: the generic reading.
+    error = DeliveryError(
+        "HTTP 500 Internal Server Error (permanent)",
+        retriable=False,
+        status=500,
+        excerpt="<ok><Line>1</Line></ok>",
+        attempts=1,
+    )
+
+    reply = reply_for("erp", "r-2", Record(), error, reader=typed)
+
+    assert reply.response == {"ok": {"Line": "1"}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from lxml import etree
@@ -19,6 +20,11 @@ class SoapSettings(BaseModel):
     of the Body's content where the payload sets none with ``#ns``.
     ``profile: outbound-messaging`` accepts an answer only when it holds
     ``<Ack>true</Ack>``, as the CRM platform's Outbound Messaging does.
+
+    With ``wsdl`` (a local file), ``operation`` names an operation of the
+    WSDL, and the version, the action and the Body's content come from
+    its binding (see :mod:`omniout.payload.wsdl`); ``service`` and
+    ``port`` choose among several.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,6 +34,9 @@ class SoapSettings(BaseModel):
     body_namespace: str | None = None
     operation: str | None = None
     profile: Literal["plain", "outbound-messaging"] = "plain"
+    wsdl: Path | None = None
+    service: str | None = None
+    port: str | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -41,6 +50,21 @@ class SoapSettings(BaseModel):
         if any(c in action for c in '"\r\n\\'):
             raise ValueError("must not contain quotes, backslashes or line breaks")
         return action
+
+    @model_validator(mode="after")
+    def _wsdl_or_written(self) -> SoapSettings:
+        if self.wsdl is None:
+            if self.service is not None or self.port is not None:
+                raise ValueError("service and port choose from a wsdl")
+            return self
+        given = {"version", "action", "body_namespace"} & self.model_fields_set
+        if given:
+            raise ValueError(
+                f"{', '.join(sorted(given))}: given by the wsdl, not the config"
+            )
+        if not self.operation:
+            raise ValueError("a wsdl needs the operation to call")
+        return self
 
     @model_validator(mode="after")
     def _xml_names(self) -> SoapSettings:

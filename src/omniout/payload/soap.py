@@ -30,6 +30,8 @@ class SoapFormat:
 
     __slots__ = ("_namespace", "_prefix", "classifier", "headers", "settings")
 
+    reply_reader = None
+
     def __init__(self, settings: SoapSettings) -> None:
         self.settings = settings
         self._prefix, self._namespace = _PREFIX[settings.version]
