@@ -1,8 +1,4 @@
-"""The WSDL examples of the README, run as the page shows them.
-
-The section is written in ``docs/readme/wsdl.md`` until it is merged into
-README.md; the blocks are read from whichever holds them.
-"""
+"""The WSDL examples of the README, run as the README shows them."""
 
 from __future__ import annotations
 
@@ -19,16 +15,12 @@ from omniout.payload.faults import SOAP12
 from tests.wsdl import ERP, ORDERS_WSDL
 
 ROOT = Path(__file__).resolve().parents[3]
-PAGES = [ROOT / "README.md", ROOT / "docs" / "readme" / "wsdl.md"]
+README = ROOT / "README.md"
 _BLOCK = re.compile(r"<!-- example: ([a-z-]+) -->\n```[a-z]*\n(.*?)```", re.S)
 
 
 def examples() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for page in PAGES:
-        if page.exists():
-            found.update(_BLOCK.findall(page.read_text(encoding="utf-8")))
-    return found
+    return dict(_BLOCK.findall(README.read_text(encoding="utf-8")))
 
 
 @pytest.fixture
