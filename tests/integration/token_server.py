@@ -31,6 +31,8 @@ class Fetch:
 class TokenServer:
     """``async with TokenServer(id, secret) as server``; ``server.url``."""
 
+    token_path = "/oauth2/token"
+
     def __init__(self, client_id: str, client_secret: str, expires_in: int) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -59,6 +61,10 @@ class TokenServer:
                 {"error": "invalid_client", "error_description": f"bad: {given}"},
                 status=401,
             )
+        return self.issue()
+
+    def issue(self) -> web.Response:
+        """The answer that grants a new token, recorded for ``/api``."""
         token = f"tok-{uuid.uuid4().hex}"
         self._issued[token] = time.monotonic()
         return web.json_response(
@@ -98,7 +104,7 @@ class TokenServer:
 
     async def __aenter__(self) -> TokenServer:
         app = web.Application()
-        app.router.add_post("/oauth2/token", self._token)
+        app.router.add_post(self.token_path, self._token)
         app.router.add_route("*", "/api/{tail:.*}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
