@@ -13,6 +13,7 @@ import base64
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Self
 from urllib.parse import unquote_plus
 
 from aiohttp import web
@@ -102,7 +103,7 @@ class TokenServer:
         self.api_statuses.append(status)
         return web.Response(status=status, text="ok" if status == 200 else "no")
 
-    async def __aenter__(self) -> TokenServer:
+    async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_post(self.token_path, self._token)
         app.router.add_route("*", "/api/{tail:.*}", self._api)
