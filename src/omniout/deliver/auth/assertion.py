@@ -75,8 +75,8 @@ class AssertionSigner:
 
     ``wall_clock`` is epoch seconds (``exp`` is compared with the server's
     clock, so a monotonic clock will not do); ``new_id`` makes each ``jti``.
-    Signing takes about a millisecond with an RSA 2048 key and happens only
-    when a token is fetched.
+    Signing takes about half a millisecond with an RSA 2048 key, much less
+    with EC P-256, and happens only when a token is fetched.
     """
 
     __slots__ = ("_claims", "_key", "_new_id", "_wall_clock")
