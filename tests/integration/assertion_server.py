@@ -26,7 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tests.integration.token_server import Fetch, TokenServer
 
-__all__ = ["AssertionServer", "Grant", "Seen", "ec_key", "pem", "rsa_key"]
+__all__ = [
+    "AssertionServer",
+    "Grant",
+    "PrivateKey",
+    "PublicKey",
+    "Seen",
+    "ec_key",
+    "pem",
+    "rsa_key",
+]
 
 Grant = Literal["jwt_bearer", "private_key_jwt"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
