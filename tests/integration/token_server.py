@@ -25,7 +25,7 @@ __all__ = ["Fetch", "TokenServer"]
 class Fetch:
     """One token request as the server saw it."""
 
-    client_auth: str  # "header", "body" or "none"
+    client_auth: str  # "header", "body", "none", or an assertion grant
     form: dict[str, str]
 
 
