@@ -13,13 +13,17 @@ from pathlib import Path
 
 __all__ = ["example"]
 
-_README = Path(__file__).parents[1] / "README.md"
+_ROOT = Path(__file__).parents[1]
+_README = _ROOT / "README.md"
+_SECTIONS = _ROOT / "docs" / "readme"
 _BLOCK = re.compile(r"```yaml\n# example: (\S+)\n(.*?)```", re.DOTALL)
 
 
 def example(name: str, folder: Path) -> Path:
     """Write the example called ``name`` to ``folder`` and return its path."""
-    found = {m.group(1): m.group(2) for m in _BLOCK.finditer(_README.read_text())}
+    pages = [_README, *sorted(_SECTIONS.glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    found = {m.group(1): m.group(2) for m in _BLOCK.finditer(text)}
     path = folder / f"{name}.yaml"
     path.write_text(found[name])
     return path

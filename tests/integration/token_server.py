@@ -13,6 +13,7 @@ import base64
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Self
 from urllib.parse import unquote_plus
 
 from aiohttp import web
@@ -24,12 +25,14 @@ __all__ = ["Fetch", "TokenServer"]
 class Fetch:
     """One token request as the server saw it."""
 
-    client_auth: str  # "header", "body" or "none"
+    client_auth: str  # "header", "body", "none", or an assertion grant
     form: dict[str, str]
 
 
 class TokenServer:
     """``async with TokenServer(id, secret) as server``; ``server.url``."""
+
+    token_path = "/oauth2/token"
 
     def __init__(self, client_id: str, client_secret: str, expires_in: int) -> None:
         self.client_id = client_id
@@ -59,6 +62,10 @@ class TokenServer:
                 {"error": "invalid_client", "error_description": f"bad: {given}"},
                 status=401,
             )
+        return self.issue()
+
+    def issue(self) -> web.Response:
+        """The answer that grants a new token, recorded for ``/api``."""
         token = f"tok-{uuid.uuid4().hex}"
         self._issued[token] = time.monotonic()
         return web.json_response(
@@ -96,9 +103,9 @@ class TokenServer:
         self.api_statuses.append(status)
         return web.Response(status=status, text="ok" if status == 200 else "no")
 
-    async def __aenter__(self) -> TokenServer:
+    async def __aenter__(self) -> Self:
         app = web.Application()
-        app.router.add_post("/oauth2/token", self._token)
+        app.router.add_post(self.token_path, self._token)
         app.router.add_route("*", "/api/{tail:.*}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

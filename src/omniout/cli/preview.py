@@ -15,6 +15,7 @@ from omniout.deliver.auth.settings import (
     BasicSettings,
     BearerSettings,
     HmacSettings,
+    JwtBearerSettings,
     NoAuthSettings,
     OAuth2Settings,
 )
@@ -84,9 +85,18 @@ def preview_credential(name: str, settings: object) -> list[str]:
         where = "header" if settings.placement == "header" else "query parameter"
         lines = [f"{settings.name}: {_MASK} (as a {where})"]
     elif isinstance(settings, OAuth2Settings):
+        jwt = settings.client_auth == "private_key_jwt"
+        signed = ", by a signed JWT" if jwt else ""
         lines = [
             f"Authorization: Bearer {_MASK} "
-            f"(a token from {settings.token_url}, client {settings.client_id!r})"
+            f"(a token from {settings.token_url}, client {settings.client_id!r}"
+            f"{signed})"
+        ]
+    elif isinstance(settings, JwtBearerSettings):
+        lines = [
+            f"Authorization: Bearer {_MASK} "
+            f"(a token from {settings.token_url} by a signed JWT, "
+            f"client {settings.client_id!r}, user {settings.subject!r})"
         ]
     elif isinstance(settings, HmacSettings):
         lines = [

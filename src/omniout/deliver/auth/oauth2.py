@@ -1,8 +1,13 @@
-"""OAuth 2.0 client credentials: a bearer token fetched and renewed as needed.
+"""OAuth 2.0 bearer tokens, fetched from a token endpoint and renewed.
 
-The token request (RFC 6749 section 4.4.2) goes to the token endpoint over
-the credential's own connections, so a client certificate applies there too
-(as RFC 8705 binds tokens to it). Tokens are cached until shortly before
+:class:`OAuth2Credential` is what every grant shares; a subclass says what
+its token request carries. :class:`OAuth2ClientCredentials` is the client
+credentials grant (RFC 6749 section 4.4), the client authenticated by a
+secret or by a signed JWT (``private_key_jwt``, RFC 7523 section 2.2).
+
+The token request goes to the token endpoint over the credential's own
+connections, so a client certificate applies there too (as RFC 8705 binds
+tokens to it). Tokens are cached until shortly before
 they expire (:mod:`omniout.deliver.auth.token`). When the endpoint answers
 401 the token is replaced once and the request sent once more; a second 401
 is the endpoint's answer.
@@ -14,6 +19,7 @@ reasons never quote the token endpoint's body, which may echo the request.
 
 from __future__ import annotations
 
+import abc
 import base64
 import logging
 import re
@@ -25,6 +31,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 import orjson
 
+from omniout.deliver.auth.assertion import CLIENT_ASSERTION_TYPE, AssertionSigner
 from omniout.deliver.auth.base import NamedCredential, with_headers
 from omniout.deliver.auth.secret import Secret
 from omniout.deliver.auth.token import ExpiryPolicy, Token, TokenCache
@@ -32,7 +39,7 @@ from omniout.deliver.request import OutboundRequest, Response
 from omniout.deliver.retry import SendFn
 from omniout.errors import DeliveryError
 
-__all__ = ["OAuth2ClientCredentials", "parse_token_answer"]
+__all__ = ["OAuth2ClientCredentials", "OAuth2Credential", "parse_token_answer"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,8 @@ logger = logging.getLogger(__name__)
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # The token goes into a header field: visible ASCII only, no CR or LF.
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+
+Field = tuple[str, str]
 
 
 def parse_token_answer(
@@ -101,21 +110,18 @@ def _bad_answer(where: str, what: str) -> DeliveryError:
     return DeliveryError(f"token endpoint {where} answer {what}", retriable=True)
 
 
-class OAuth2ClientCredentials(NamedCredential):
+class OAuth2Credential(NamedCredential, abc.ABC):
     """Sends ``Authorization: Bearer <token>`` with a token it keeps current.
 
-    ``clock`` is monotonic seconds, for token lifetimes.
+    Subclasses say what the token request carries (:meth:`token_form`):
+    the grant and how the client authenticates. ``clock`` is monotonic
+    seconds, for token lifetimes.
     """
 
     __slots__ = (
-        "_audience",
         "_cache",
-        "_client_auth",
-        "_client_id",
         "_clock",
         "_default_expires_in",
-        "_scope",
-        "_secret",
         "_send",
         "_timeout",
         "_token_url",
@@ -127,11 +133,6 @@ class OAuth2ClientCredentials(NamedCredential):
         name: str,
         *,
         token_url: str,
-        client_id: str,
-        client_secret: Secret,
-        scope: str | None = None,
-        audience: str | None = None,
-        client_auth: Literal["header", "body"] = "header",
         timeout: float = 10.0,
         default_expires_in: float = 3600.0,
         tls: ssl.SSLContext | None = None,
@@ -140,11 +141,6 @@ class OAuth2ClientCredentials(NamedCredential):
     ) -> None:
         super().__init__(name, tls)
         self._token_url = token_url
-        self._client_id = client_id
-        self._secret = client_secret
-        self._scope = scope
-        self._audience = audience
-        self._client_auth = client_auth
         self._timeout = timeout
         self._default_expires_in = default_expires_in
         parts = urlsplit(token_url)
@@ -171,25 +167,21 @@ class OAuth2ClientCredentials(NamedCredential):
     async def aclose(self) -> None:
         await self._cache.aclose()
 
+    @abc.abstractmethod
+    def token_form(self) -> tuple[list[Field], list[Field]]:
+        """The form fields and extra header fields of one token request.
+
+        Called once per fetch, never per event; it may sign an assertion.
+        """
+
     def token_request(self) -> OutboundRequest:
         """The request for a new token; built per fetch, never kept."""
-        form = [("grant_type", "client_credentials")]
-        if self._scope:
-            form.append(("scope", self._scope))
-        if self._audience:
-            form.append(("audience", self._audience))
+        form, extra = self.token_form()
         headers = [
             ("Content-Type", "application/x-www-form-urlencoded"),
             ("Accept", "application/json"),
+            *extra,
         ]
-        secret = self._secret.reveal()
-        if self._client_auth == "body":
-            form += [("client_id", self._client_id), ("client_secret", secret)]
-        else:
-            # Both parts are form-encoded before base64 (section 2.3.1).
-            pair = f"{quote_plus(self._client_id)}:{quote_plus(secret)}"
-            basic = base64.b64encode(pair.encode()).decode("ascii")
-            headers.append(("Authorization", f"Basic {basic}"))
         body = urlencode(form).encode("ascii")
         return OutboundRequest(
             "POST", self._token_url, tuple(headers), body, self._timeout
@@ -222,3 +214,79 @@ class OAuth2ClientCredentials(NamedCredential):
     @staticmethod
     def _authorized(request: OutboundRequest, token: Token) -> OutboundRequest:
         return with_headers(request, (("Authorization", token.authorization.reveal()),))
+
+
+class OAuth2ClientCredentials(OAuth2Credential):
+    """The client credentials grant, authenticated by a secret or a JWT.
+
+    Give exactly one of ``client_secret`` (sent as ``client_auth`` says)
+    or ``client_assertion``, which signs a ``private_key_jwt`` assertion
+    (RFC 7523 section 2.2) for each token request.
+    """
+
+    __slots__ = ("_audience", "_client_auth", "_client_id", "_proof", "_scope")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: Secret | None = None,
+        client_assertion: AssertionSigner | None = None,
+        scope: str | None = None,
+        audience: str | None = None,
+        client_auth: Literal["header", "body"] = "header",
+        timeout: float = 10.0,
+        default_expires_in: float = 3600.0,
+        tls: ssl.SSLContext | None = None,
+        policy: ExpiryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        proof = _one_proof(client_secret, client_assertion)
+        super().__init__(
+            name,
+            token_url=token_url,
+            timeout=timeout,
+            default_expires_in=default_expires_in,
+            tls=tls,
+            policy=policy,
+            clock=clock,
+        )
+        self._client_id = client_id
+        self._proof = proof
+        self._scope = scope
+        self._audience = audience
+        self._client_auth = client_auth
+
+    def token_form(self) -> tuple[list[Field], list[Field]]:
+        form = [("grant_type", "client_credentials")]
+        if self._scope:
+            form.append(("scope", self._scope))
+        if self._audience:
+            form.append(("audience", self._audience))
+        if isinstance(self._proof, AssertionSigner):
+            form += [
+                ("client_id", self._client_id),
+                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                ("client_assertion", self._proof.sign().reveal()),
+            ]
+            return form, []
+        secret = self._proof.reveal()
+        if self._client_auth == "body":
+            form += [("client_id", self._client_id), ("client_secret", secret)]
+            return form, []
+        # Both parts are form-encoded before base64 (section 2.3.1).
+        pair = f"{quote_plus(self._client_id)}:{quote_plus(secret)}"
+        basic = base64.b64encode(pair.encode()).decode("ascii")
+        return form, [("Authorization", f"Basic {basic}")]
+
+
+def _one_proof(
+    secret: Secret | None, assertion: AssertionSigner | None
+) -> Secret | AssertionSigner:
+    if secret is not None and assertion is None:
+        return secret
+    if assertion is not None and secret is None:
+        return assertion
+    raise ValueError("give exactly one of client_secret or client_assertion")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omniout.deliver.auth.signing_key import Algorithm
 from omniout.errors import ConfigError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "CredentialSettings",
     "EndpointReference",
     "HmacSettings",
+    "JwtBearerSettings",
     "NoAuthSettings",
     "OAuth2Settings",
     "SecretRef",
@@ -144,22 +146,11 @@ class ApiKeySettings(_Credential):
         return frozenset({self.name.lower()})
 
 
-class OAuth2Settings(_Credential):
-    """OAuth 2.0 client credentials grant (RFC 6749 section 4.4).
+class _TokenEndpoint(_Credential):
+    """What every OAuth2 grant has: where tokens come from, and how long."""
 
-    ``client_auth`` says how the client authenticates to the token endpoint:
-    ``header`` (HTTP Basic, RFC 6749 section 2.3.1) or ``body`` (``client_id``
-    and ``client_secret`` form fields). ``default_expires_in`` is the
-    lifetime assumed when the token answer has no ``expires_in``.
-    """
-
-    type: Literal["oauth2_client_credentials"]
     token_url: str
-    client_id: str = Field(min_length=1)
-    client_secret: SecretRef
     scope: str | list[str] | None = None
-    audience: str | None = None
-    client_auth: Literal["header", "body"] = "header"
     timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
     default_expires_in: Annotated[float, Field(gt=0)] = 3600.0
 
@@ -179,6 +170,85 @@ class OAuth2Settings(_Credential):
 
     def header_names(self) -> frozenset[str]:
         return frozenset({"authorization"})
+
+
+# The fields that only a private_key_jwt client may set.
+_ASSERTION_FIELDS = frozenset(
+    {
+        "private_key",
+        "key_password",
+        "algorithm",
+        "key_id",
+        "assertion_audience",
+        "assertion_lifetime",
+    }
+)
+# Whole seconds from issue to expiry of a JWT assertion.
+AssertionLifetime = Annotated[int, Field(ge=1, le=3600)]
+
+
+class OAuth2Settings(_TokenEndpoint):
+    """OAuth 2.0 client credentials grant (RFC 6749 section 4.4).
+
+    ``client_auth`` says how the client authenticates to the token endpoint:
+    ``header`` (HTTP Basic, RFC 6749 section 2.3.1) or ``body`` (``client_id``
+    and ``client_secret`` form fields) with ``client_secret``, or
+    ``private_key_jwt`` (RFC 7523 section 2.2) with a JWT signed by
+    ``private_key``, whose ``aud`` is ``assertion_audience`` (the token URL
+    unless given). ``default_expires_in`` is the lifetime assumed when the
+    token answer has no ``expires_in``.
+    """
+
+    type: Literal["oauth2_client_credentials"]
+    client_id: str = Field(min_length=1)
+    client_secret: SecretRef | None = None
+    audience: str | None = None
+    client_auth: Literal["header", "body", "private_key_jwt"] = "header"
+    private_key: SecretRef | None = None
+    key_password: SecretRef | None = None
+    algorithm: Algorithm = "RS256"
+    key_id: str | None = Field(default=None, min_length=1)
+    assertion_audience: str | None = Field(default=None, min_length=1)
+    assertion_lifetime: AssertionLifetime = 120
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> OAuth2Settings:
+        if self.client_auth == "private_key_jwt":
+            if self.private_key is None:
+                raise ValueError("client_auth private_key_jwt needs a private_key")
+            if self.client_secret is not None:
+                raise ValueError(
+                    "client_auth private_key_jwt signs with private_key; "
+                    "remove client_secret"
+                )
+            return self
+        if self.client_secret is None:
+            raise ValueError(f"client_auth {self.client_auth} needs a client_secret")
+        extra = sorted(_ASSERTION_FIELDS & self.model_fields_set)
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)}: only for client_auth private_key_jwt"
+            )
+        return self
+
+
+class JwtBearerSettings(_TokenEndpoint):
+    """OAuth 2.0 JWT bearer grant (RFC 7523 section 2.1).
+
+    The assertion says ``iss`` ``client_id``, ``sub`` ``subject`` (the user
+    the service acts as) and ``aud`` ``audience`` (the token URL unless
+    given); it is signed with ``private_key`` by ``algorithm``.
+    """
+
+    type: Literal["oauth2_jwt_bearer"]
+    client_id: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    audience: str | None = Field(default=None, min_length=1)
+    private_key: SecretRef
+    key_password: SecretRef | None = None
+    algorithm: Algorithm = "RS256"
+    key_id: str | None = Field(default=None, min_length=1)
+    assertion_lifetime: AssertionLifetime = 120
 
 
 class HmacSettings(_Credential):
@@ -201,6 +271,7 @@ CredentialSettings = Annotated[
     | BearerSettings
     | ApiKeySettings
     | OAuth2Settings
+    | JwtBearerSettings
     | HmacSettings,
     Field(discriminator="type"),
 ]

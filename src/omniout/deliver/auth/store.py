@@ -14,9 +14,11 @@ import ssl
 from collections.abc import Mapping
 
 from omniout.deliver.auth.api_key import ApiKey
+from omniout.deliver.auth.assertion import AssertionClaims, AssertionSigner
 from omniout.deliver.auth.base import Credential, HeaderCredential
 from omniout.deliver.auth.basic import BasicAuth
 from omniout.deliver.auth.bearer import BearerToken
+from omniout.deliver.auth.jwt_bearer import OAuth2JwtBearer
 from omniout.deliver.auth.oauth2 import OAuth2ClientCredentials
 from omniout.deliver.auth.secret import Secret, read_secret
 from omniout.deliver.auth.settings import (
@@ -25,11 +27,13 @@ from omniout.deliver.auth.settings import (
     BearerSettings,
     CredentialSettings,
     HmacSettings,
+    JwtBearerSettings,
     NoAuthSettings,
     OAuth2Settings,
     SecretRef,
 )
 from omniout.deliver.auth.signature import WebhookSignature
+from omniout.deliver.auth.signing_key import SigningKey, load_signing_key
 from omniout.deliver.auth.tls import TlsContexts
 from omniout.errors import ConfigError
 
@@ -89,23 +93,78 @@ class _Opener:
             return ApiKey(name, entry.name, key, entry.placement, tls)
         if isinstance(entry, OAuth2Settings):
             return self._oauth2(name, entry, tls)
+        if isinstance(entry, JwtBearerSettings):
+            return self._jwt_bearer(name, entry, tls)
         return self._hmac(name, entry, tls)
 
     def _oauth2(
         self, name: str, entry: OAuth2Settings, tls: ssl.SSLContext | None
     ) -> Credential:
-        secret = self._secret(entry.client_secret, "client_secret")
+        secret: Secret | None = None
+        assertion: AssertionSigner | None = None
+        if entry.client_secret is not None:
+            secret = self._secret(entry.client_secret, "client_secret")
+        if entry.private_key is not None:
+            # RFC 7523 section 3: for client authentication, iss and sub
+            # are both the client id.
+            audience = entry.assertion_audience or entry.token_url
+            claims = AssertionClaims(
+                entry.client_id, entry.client_id, audience, entry.assertion_lifetime
+            )
+            key = self._signing_key(entry.private_key, entry)
+            assertion = AssertionSigner(claims, key)
         return OAuth2ClientCredentials(
             name,
             token_url=entry.token_url,
             client_id=entry.client_id,
             client_secret=secret,
+            client_assertion=assertion,
             scope=entry.scopes,
             audience=entry.audience,
-            client_auth=entry.client_auth,
+            # How a secret is sent; a signed assertion goes in the body.
+            client_auth="body" if entry.client_auth == "body" else "header",
             timeout=entry.timeout,
             default_expires_in=entry.default_expires_in,
             tls=tls,
+        )
+
+    def _jwt_bearer(
+        self, name: str, entry: JwtBearerSettings, tls: ssl.SSLContext | None
+    ) -> Credential:
+        claims = AssertionClaims(
+            entry.client_id,
+            entry.subject,
+            entry.audience or entry.token_url,
+            entry.assertion_lifetime,
+        )
+        return OAuth2JwtBearer(
+            name,
+            token_url=entry.token_url,
+            assertion=AssertionSigner(
+                claims, self._signing_key(entry.private_key, entry)
+            ),
+            scope=entry.scopes,
+            timeout=entry.timeout,
+            default_expires_in=entry.default_expires_in,
+            tls=tls,
+        )
+
+    def _signing_key(
+        self, ref: SecretRef, entry: OAuth2Settings | JwtBearerSettings
+    ) -> SigningKey:
+        # Loaded here, once; the PEM text and password are dropped after.
+        pem = self._secret(ref, "private_key")
+        password = None
+        if entry.key_password is not None:
+            password = self._secret(entry.key_password, "key_password")
+        return load_signing_key(
+            pem,
+            password,
+            entry.algorithm,
+            entry.key_id,
+            file=self._file,
+            key=f"{self._key}.private_key",
+            password_key=f"{self._key}.key_password",
         )
 
     def _hmac(
