@@ -2,8 +2,7 @@
 
 Each example is a YAML block whose first line is ``# example: NAME``; the
 tests write it to a file and load it as the service would, so the README
-shows exactly what is tested. Sections not yet in README.md are read from
-``docs/readme/``.
+shows exactly what is tested.
 """
 
 from __future__ import annotations
@@ -13,17 +12,13 @@ from pathlib import Path
 
 __all__ = ["example"]
 
-_ROOT = Path(__file__).parents[1]
-_README = _ROOT / "README.md"
-_SECTIONS = _ROOT / "docs" / "readme"
+_README = Path(__file__).parents[1] / "README.md"
 _BLOCK = re.compile(r"```yaml\n# example: (\S+)\n(.*?)```", re.DOTALL)
 
 
 def example(name: str, folder: Path) -> Path:
     """Write the example called ``name`` to ``folder`` and return its path."""
-    pages = [_README, *sorted(_SECTIONS.glob("*.md"))]
-    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
-    found = {m.group(1): m.group(2) for m in _BLOCK.finditer(text)}
+    found = {m.group(1): m.group(2) for m in _BLOCK.finditer(_README.read_text())}
     path = folder / f"{name}.yaml"
     path.write_text(found[name])
     return path

@@ -11,7 +11,7 @@ from omniout.cli.main import app
 from tests.doc_examples import example
 from tests.unit.deliver.auth.keys import ec_key, pem, rsa_key
 
-PAGE = Path(__file__).resolve().parents[3] / "docs" / "readme" / "jwt.md"
+PAGE = Path(__file__).resolve().parents[3] / "README.md"
 PASSWORD = "kp-9z8y7x-never-shown"
 
 
@@ -42,9 +42,12 @@ def check(tmp_path: Path, name: str, route: str) -> tuple[int, str]:
 def test_the_preview_of_the_jwt_bearer_grant_is_the_one_the_page_shows(
     tmp_path: Path, keys: list[str]
 ) -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    section = text[text.index("### Signed JWT credentials") :]
+    section = section[: section.index("\n### ")]
     shown = [
         line.strip()
-        for line in PAGE.read_text(encoding="utf-8").splitlines()
+        for line in section.splitlines()
         if line.startswith("    Authorization: Bearer")
     ]
 
