@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 from opentelemetry.propagators.b3 import B3MultiFormat
 
 from omniout.publish import prepare, send
 from omniout.telemetry.tracing import setup_tracing
+from tests.integration.admin import serving, wait_ready, with_admin
 from tests.integration.conftest import OTLP, OTLP_GRPC, TopicFactory
 from tests.integration.engine import (
     headers,
@@ -152,6 +154,31 @@ async def test_with_b3multi_records_and_requests_carry_b3_and_one_trace_holds(
     assert "traceparent" not in letter
     assert letter["x-b3-traceid"] == published[1]["x-b3-traceid"]
     assert letter["x-b3-spanid"] != published[1]["x-b3-spanid"]
+
+
+async def test_an_invoke_request_with_a_b3_header_continues_that_trace(
+    kafka: str, new_topic: TopicFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_PROPAGATORS", "b3")
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    topic = await new_topic("invoke-b3")
+    trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+
+    async with Receiver() as receiver:
+        config = with_admin(settings(kafka, topic, receiver.url + "/o", tmp_path))
+        async with serving(config) as url, httpx.AsyncClient(base_url=url) as admin:
+            await wait_ready(admin)
+            answer = await admin.post(
+                "/invoke/orders?timeout=5",
+                json=order(4),
+                headers={"b3": f"{trace_id}-{span_id}-1"},
+            )
+
+    assert answer.json()["trace_id"] == trace_id
+    sent = receiver.deliveries[0].headers
+    assert "traceparent" not in sent
+    assert sent["b3"].startswith(f"{trace_id}-")
+    assert sent["b3"].split("-")[1] != span_id
 
 
 def _count(receiver: Receiver, count: int) -> Callable[[], Awaitable[bool]]:
