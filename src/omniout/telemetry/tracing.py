@@ -40,7 +40,7 @@ from opentelemetry.trace import Tracer
 from omniout.errors import ConfigError
 from omniout.telemetry.propagation import bind, propagator_from_env
 
-__all__ = ["Tracing", "setup_tracing"]
+__all__ = ["Tracing", "otlp_protocol", "service_resource", "setup_tracing"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +86,43 @@ def setup_tracing(
         logger.info("Tracing is off (OTEL_SDK_DISABLED)")
         return Tracing(None, propagator)
     exporter = _exporter(environ)
-    resource = Resource.create()
-    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: default_service}))
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=service_resource(default_service))
     if exporter is not None:
         # The SDK bounds the queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 by default)
         # and drops spans beyond it rather than slowing the events down.
         provider.add_span_processor(BatchSpanProcessor(_GuardedExporter(exporter)))
     return Tracing(provider, propagator)
+
+
+def service_resource(default_service: str) -> Resource:
+    """The resource from ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``.
+
+    Without a service name there, ``default_service`` names the service.
+    """
+    resource = Resource.create()
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: default_service}))
+    return resource
+
+
+def otlp_protocol(environ: Mapping[str, str], signal: str) -> str:
+    """The OTLP protocol of one signal (``TRACES``, ``METRICS``).
+
+    The signal's variable wins over the general one, as the specification
+    says; neither set means ``http/protobuf``. Another value than
+    ``http/protobuf`` or ``grpc`` is a ConfigError naming its variable.
+    """
+    for variable in (
+        f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ):
+        value = environ.get(variable, "").strip().lower()
+        if not value:
+            continue
+        if value not in _PROTOCOLS:
+            raise ConfigError("environment", variable, "must be http/protobuf or grpc")
+        return value
+    return "http/protobuf"
 
 
 def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
@@ -104,11 +132,7 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
         return None
     if kind != "otlp":
         raise ConfigError("environment", "OTEL_TRACES_EXPORTER", "must be otlp or none")
-    variable, protocol = _protocol(environ)
-    if protocol not in _PROTOCOLS:
-        raise ConfigError(
-            "environment", variable, "must be http/protobuf or grpc"
-        )
+    protocol = otlp_protocol(environ, "TRACES")
     endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get(
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     )
@@ -130,22 +154,6 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
 
     logger.info("Exporting traces over OTLP/HTTP")
     return HttpExporter()
-
-
-def _protocol(environ: Mapping[str, str]) -> tuple[str, str]:
-    """The OTLP protocol and the variable that chose it.
-
-    The traces variable wins over the general one, as the specification
-    says; neither set means ``http/protobuf``.
-    """
-    for variable in (
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ):
-        value = environ.get(variable, "").strip().lower()
-        if value:
-            return variable, value
-    return "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
 
 
 class _GuardedExporter(SpanExporter):
