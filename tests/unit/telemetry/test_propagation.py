@@ -67,6 +67,16 @@ def test_an_unknown_or_contradictory_propagator_is_a_config_error(
     assert reason in caught.value.reason
 
 
+def test_the_error_names_the_variable_and_the_known_propagators() -> None:
+    with pytest.raises(ConfigError) as caught:
+        propagator_from_env({"OTEL_PROPAGATORS": "jaeger"})
+
+    assert str(caught.value) == (
+        "environment: OTEL_PROPAGATORS: unknown propagator 'jaeger' "
+        "(known: tracecontext, baggage, b3, b3multi, none)"
+    )
+
+
 def test_b3_context_survives_a_trip_through_kafka_headers() -> None:
     tracer = TracerProvider().get_tracer("test")
     propagator = propagator_from_env({"OTEL_PROPAGATORS": "b3multi"})
