@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from dataclasses import dataclass, field
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -101,47 +101,54 @@ def _points(
     ]
 
 
+@dataclass(slots=True)
+class _Series:
+    """One label set of a histogram, filled from its samples in order."""
+
+    labels: dict[str, str]
+    bounds: list[float] = field(default_factory=list)
+    cumulative: list[int] = field(default_factory=list)
+    total: float = 0.0
+
+
 def _histogram_points(
     family: Family, start: int, now: int
 ) -> list[HistogramDataPoint]:
-    """One point per label set, from the ``_bucket``, ``_count``, ``_sum`` series.
+    """One point per label set, from the ``_bucket`` and ``_sum`` series.
 
     Prometheus buckets are cumulative and end with ``+Inf``; OTLP's count
     each bucket alone and leave the last bound implicit.
     """
-    series: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+    found: dict[tuple[tuple[str, str], ...], _Series] = {}
     for sample in family.samples:
         labels = {k: v for k, v in sample.labels.items() if k != "le"}
-        point = series.setdefault(
-            tuple(sorted(labels.items())),
-            {"labels": labels, "bounds": [], "cumulative": [], "sum": 0.0},
-        )
+        key = tuple(sorted(labels.items()))
+        series = found.setdefault(key, _Series(labels))
         suffix = sample.name.removeprefix(family.name)
         if suffix == "_bucket":
-            point["bounds"].append(float(sample.labels["le"]))
-            point["cumulative"].append(int(sample.value))
+            series.bounds.append(float(sample.labels["le"]))
+            series.cumulative.append(int(sample.value))
         elif suffix == "_sum":
-            point["sum"] = sample.value
-    points = []
-    for point in series.values():
-        cumulative: list[int] = point["cumulative"]
-        counts = [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
-        points.append(
-            HistogramDataPoint(
-                attributes=point["labels"],
-                start_time_unix_nano=start,
-                time_unix_nano=now,
-                count=cumulative[-1] if cumulative else 0,
-                sum=point["sum"],
-                bucket_counts=counts,
-                explicit_bounds=point["bounds"][:-1],
-                # Prometheus keeps no minimum or maximum; OTLP lets them be
-                # absent, which protobuf takes None for.
-                min=None,  # type: ignore[arg-type]
-                max=None,  # type: ignore[arg-type]
-            )
-        )
-    return points
+            series.total = sample.value
+    return [_histogram_point(series, start, now) for series in found.values()]
+
+
+def _histogram_point(series: _Series, start: int, now: int) -> HistogramDataPoint:
+    cumulative = series.cumulative
+    counts = [b - a for a, b in zip([0, *cumulative], cumulative, strict=False)]
+    return HistogramDataPoint(
+        attributes=series.labels,
+        start_time_unix_nano=start,
+        time_unix_nano=now,
+        count=cumulative[-1] if cumulative else 0,
+        sum=series.total,
+        bucket_counts=counts,
+        explicit_bounds=series.bounds[:-1],
+        # Prometheus keeps no minimum or maximum; OTLP lets them be absent,
+        # which protobuf takes None for.
+        min=None,  # type: ignore[arg-type]
+        max=None,  # type: ignore[arg-type]
+    )
 
 
 class MetricPush:

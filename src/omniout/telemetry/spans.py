@@ -4,8 +4,9 @@ A trace of one event reads: ``publish <topic>`` (PRODUCER, from ``omniout
 publish`` or any producer that puts trace context into the record's headers)
 → ``process <topic>`` (CONSUMER) → ``decode``, ``map``, one CLIENT span per
 HTTP attempt, ``ledger write``, and ``publish <dead-letter topic>`` when the
-event is given up. Attribute names come from ``opentelemetry.semconv``; the few of this
-service's own are prefixed ``omniout.`` and the platform's ``sf.``.
+event is given up. Attribute names come from ``opentelemetry.semconv``; the
+few of this service's own are prefixed ``omniout.`` and the platform's
+``sf.``.
 """
 
 from __future__ import annotations
