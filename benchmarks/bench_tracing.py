@@ -54,8 +54,8 @@ from omniout.deliver import Deliverer, OutboundRequest, Response
 from omniout.ledger import LedgerEntry, LedgerWriter
 from omniout.pipeline import Pipeline
 from omniout.routing import compile_routes
+from omniout.telemetry.propagation import kafka_trace_headers, propagator_of
 from omniout.telemetry.spans import consuming
-from omniout.telemetry.tracing import kafka_trace_headers
 
 SCHEMAS = Path(__file__).parents[1] / "schemas"
 ORDER_SCHEMA = "com.sforce.eventbus.Order_Completed__e"
@@ -131,7 +131,7 @@ def records(count: int, tracer: Tracer) -> list[ConsumerRecord]:
             "Currency_Iso_Code__c": "EUR",
         }
         with tracer.start_as_current_span(f"publish {TOPIC}") as span:
-            headers = kafka_trace_headers(span)
+            headers = kafka_trace_headers(span, propagator_of(tracer))
         value = encoder.encode_single_object(event, schema)
         made.append(
             ConsumerRecord(

@@ -27,7 +27,6 @@ from omniout.config import AdminSettings
 from omniout.errors import EventError, LedgerError
 from omniout.invoke import Invocation, Invoker
 from omniout.telemetry.metrics import Metrics
-from omniout.telemetry.tracing import W3C
 
 __all__ = ["AdminServer", "Readiness"]
 
@@ -157,7 +156,7 @@ class AdminServer:
             return _error(400, f"the body is not JSON: {exc}")
         if not isinstance(event, dict):
             return _error(400, "the body must be a JSON object (one event)")
-        parent = W3C.extract(request.headers)
+        parent = invoker.trace_context(request.headers)
         try:
             outcome = await invoker.invoke(route, event, within=timeout, context=parent)
         except EventError as exc:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from aiokafka.errors import KafkaError
 
 from omniout.errors import DeadLetterError, DeliveryError, EventError
+from omniout.telemetry.propagation import TRACE_CONTEXT_HEADERS
 
 __all__ = [
     "HEADER_PREFIX",
@@ -77,11 +78,17 @@ class DeadLetter:
     attempts: int = 0
     first_attempt_at: float | None = None
     last_attempt_at: float | None = None
-    traceparent: str | None = None
+    # The context of the dead letter's own span, in the service's formats.
+    trace_headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """The original headers followed by the ``omniout.*`` headers."""
+    """The original headers followed by the ``omniout.*`` and trace headers.
+
+    The original's trace context (any format) and any header the letter's
+    own trace headers replace are left out, so that the dead letter leads to
+    its own span.
+    """
     record, error = letter.record, letter.error
     facts: dict[str, str | int | None] = {
         "original.topic": record.topic,
@@ -99,18 +106,18 @@ def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     if isinstance(error, DeliveryError):
         facts["http.status"] = error.status
         facts["response.excerpt"] = error.excerpt[:_MAX_EXCERPT] or None
+    replaced = TRACE_CONTEXT_HEADERS | {name for name, _ in letter.trace_headers}
     headers = [
         (name, value)
         for name, value in (record.headers or ())
-        if not name.startswith(HEADER_PREFIX) and name != "traceparent"
+        if not name.startswith(HEADER_PREFIX) and name.lower() not in replaced
     ]
     headers.extend(
         (HEADER_PREFIX + name, str(value).encode())
         for name, value in facts.items()
         if value is not None and value != ""
     )
-    if letter.traceparent:
-        headers.append(("traceparent", letter.traceparent.encode()))
+    headers.extend(letter.trace_headers)
     return headers
 
 

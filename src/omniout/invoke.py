@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ from omniout.errors import DeliveryError
 from omniout.ledger import LedgerEntry, LedgerWriter
 from omniout.routing import Route
 from omniout.telemetry.metrics import Metrics
+from omniout.telemetry.propagation import continued, propagator_of
 from omniout.telemetry.spans import ROUTE, failed
 
 __all__ = ["Invocation", "InvokeOutcome", "Invoker"]
@@ -85,6 +87,14 @@ class Invoker:
     def route_names(self) -> list[str]:
         return sorted(self._routes)
 
+    def trace_context(self, headers: Mapping[str, str]) -> Context:
+        """The trace context of a request that asks for an invocation.
+
+        Read in the service's formats (``OTEL_PROPAGATORS``); without one
+        the invocation starts a trace of its own.
+        """
+        return propagator_of(self._tracer).extract(headers)
+
     async def invoke(
         self,
         route: Route,
@@ -99,9 +109,12 @@ class Invoker:
         fails on the event (nothing was sent) and ``LedgerError`` when the
         delivery succeeded but cannot be recorded.
         """
-        with self._tracer.start_as_current_span(
-            f"invoke {route.name}", context=context, attributes={ROUTE: route.name}
-        ) as span:
+        with (
+            continued(context),
+            self._tracer.start_as_current_span(
+                f"invoke {route.name}", attributes={ROUTE: route.name}
+            ) as span,
+        ):
             trace_id = _trace_id(span)
             if not route.matches(event):
                 return Invocation(route.name, "", "filtered", trace_id=trace_id)

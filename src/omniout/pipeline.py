@@ -9,7 +9,7 @@ the offset stays uncommitted, so the record is consumed again later.
 
 Each step runs in a span under the record's current span (the consumer's
 ``process`` span): ``decode``, ``map``, the HTTP attempts, ``ledger write``
-and, for a dead letter, its ``publish`` span, whose ``traceparent`` the dead
+and, for a dead letter, its ``publish`` span, whose trace context the dead
 letter carries. Counters and histograms go to :class:`Metrics`.
 """
 
@@ -51,8 +51,8 @@ from omniout.mapping.cdc import FieldTables, change_bindings, is_gap, refuse_gap
 from omniout.replies import ReplyWriter, reply_for
 from omniout.routing import Route
 from omniout.telemetry.metrics import Metrics
+from omniout.telemetry.propagation import kafka_trace_headers, propagator_of
 from omniout.telemetry.spans import EVENT_UUID, ROUTE, failed, producing
-from omniout.telemetry.tracing import traceparent
 
 __all__ = ["Abandoned", "Outcome", "Pipeline"]
 
@@ -358,9 +358,9 @@ class Pipeline:
             context = span.get_span_context()
             if context.is_valid:
                 reply = replace(reply, trace_id=f"{context.trace_id:032x}")
-            header = traceparent(span)
+            carried = kafka_trace_headers(span, propagator_of(self._tracer))
             await self._persist(
-                lambda: replies.write(topic, reply, traceparent=header),
+                lambda: replies.write(topic, reply, trace_headers=carried),
                 "reply topic",
             )
 
@@ -369,9 +369,10 @@ class Pipeline:
         with producing(self._tracer, topic, letter.request_id) as span:
             span.set_attribute(ROUTE, route.name)
             # The dead letter is a failure of the event: its span says so,
-            # and its traceparent leads from the dead letter to this trace.
+            # and its trace headers lead from the dead letter to this trace.
             failed(span, letter.error, letter.error.reason)
-            letter = replace(letter, traceparent=traceparent(span))
+            carried = kafka_trace_headers(span, propagator_of(self._tracer))
+            letter = replace(letter, trace_headers=tuple(carried))
             await self._persist(
                 lambda: self._dead_letters.write(topic, letter), "dead-letter topic"
             )

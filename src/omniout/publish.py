@@ -4,9 +4,9 @@ Every event of the input is read, completed and validated before the first
 one is sent, so a bad event stops the whole batch with an error that names
 its line and field, and nothing reaches the topic.
 
-Each record is sent in its own PRODUCER span, whose W3C trace context goes
-into the record's headers: the service's spans for the event join that
-trace.
+Each record is sent in its own PRODUCER span, whose trace context goes
+into the record's headers (in the formats ``OTEL_PROPAGATORS`` names): the
+service's spans for the event join that trace.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from omniout.config import Settings
 from omniout.consume.client import client_options
 from omniout.decode import Encoder, KnownSchema
 from omniout.errors import EventError
+from omniout.telemetry.propagation import kafka_trace_headers, propagator_of
 from omniout.telemetry.spans import failed, publish_attributes
-from omniout.telemetry.tracing import kafka_trace_headers
 
 __all__ = ["Outgoing", "PublishError", "prepare", "read_events", "send"]
 
@@ -170,7 +170,7 @@ async def _send_one(
             topic,
             value=record.value,
             key=record.key,
-            headers=kafka_trace_headers(span),
+            headers=kafka_trace_headers(span, propagator_of(tracer)),
         )
     except Exception as exc:
         failed(span, exc, f"not sent: {type(exc).__name__}")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -165,16 +165,18 @@ class ReplyWriter:
         self._producer = producer
 
     async def write(
-        self, topic: str, reply: Reply, *, traceparent: str | None = None
+        self,
+        topic: str,
+        reply: Reply,
+        *,
+        trace_headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
         """Produce one reply; raises ReplyError if it is not acknowledged.
 
-        ``traceparent`` goes out as a header, so that a consumer of the reply
-        joins the event's trace.
+        ``trace_headers`` (the reply span's context) go out with it, so that
+        a consumer of the reply joins the event's trace.
         """
-        headers = [("content-type", b"application/json")]
-        if traceparent:
-            headers.append(("traceparent", traceparent.encode()))
+        headers = [("content-type", b"application/json"), *trace_headers]
         try:
             await self._producer.send_and_wait(
                 topic,

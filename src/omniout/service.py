@@ -35,6 +35,7 @@ from omniout.ledger import Ledger, LedgerWriter, open_ledger
 from omniout.pipeline import Pipeline
 from omniout.replies import ReplyWriter
 from omniout.routing import Route, compile_routes
+from omniout.telemetry.metric_push import pushing_metrics, setup_metric_push
 from omniout.telemetry.metrics import Metrics
 from omniout.telemetry.tracing import setup_tracing
 
@@ -71,8 +72,10 @@ async def serve(
     metrics = Metrics()
     limits = open_limiters(settings.routes, file=config_file, metrics=metrics)
     readiness = Readiness()
+    push = setup_metric_push()
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(asyncio.to_thread, tracing.shutdown)
+        await stack.enter_async_context(pushing_metrics(push, metrics))
         admin = None
         if settings.admin.enabled:
             admin = AdminServer(settings.admin, readiness, metrics)

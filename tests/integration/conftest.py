@@ -19,6 +19,7 @@ POSTGRES = os.environ.get(
 )
 JAEGER = os.environ.get("OMNIOUT_TEST_JAEGER", "http://127.0.0.1:16686")
 OTLP = os.environ.get("OMNIOUT_TEST_OTLP", "http://127.0.0.1:4318")
+OTLP_GRPC = os.environ.get("OMNIOUT_TEST_OTLP_GRPC", "http://127.0.0.1:4317")
 
 TopicFactory = Callable[..., Awaitable[str]]
 

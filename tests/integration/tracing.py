@@ -1,7 +1,8 @@
 """A receiver that joins traces, and reading traces back from Jaeger.
 
 :class:`TracedReceiver` is what an instrumented endpoint does: it takes the
-``traceparent`` of each request and records a SERVER span under it, exported
+trace context of each request (``traceparent`` unless told another format)
+and records a SERVER span under it, exported
 by its own tracer provider under its own service name. :func:`find_trace`
 asks Jaeger's query API for the traces of a service that hold a tag.
 """
@@ -18,6 +19,7 @@ import httpx
 import orjson
 from aiohttp import web
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -35,8 +37,11 @@ __all__ = ["Span", "Trace", "TracedReceiver", "find_trace"]
 class TracedReceiver(Receiver):
     """A :class:`Receiver` that exports a SERVER span per request."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(
+        self, service: str, propagator: TextMapPropagator | None = None
+    ) -> None:
         super().__init__()
+        self._propagator = propagator or TraceContextTextMapPropagator()
         self.provider = TracerProvider(resource=Resource({SERVICE_NAME: service}))
         self.provider.add_span_processor(
             BatchSpanProcessor(
@@ -47,7 +52,7 @@ class TracedReceiver(Receiver):
         self._tracer = self.provider.get_tracer("test-receiver")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        parent = TraceContextTextMapPropagator().extract(request.headers)
+        parent = self._propagator.extract(request.headers)
         with self._tracer.start_as_current_span(
             f"{request.method} {request.path}", context=parent, kind=SpanKind.SERVER
         ) as span:

@@ -8,7 +8,8 @@ the first offset that is not finished. While the in-flight limit is reached,
 every assigned partition is paused, so fetching stops instead of buffering.
 
 Each record is processed inside its ``process`` span, the child of the
-producer's span when the record's headers carry W3C trace context.
+producer's span when the record's headers carry trace context in one of
+the service's formats (``OTEL_PROPAGATORS``).
 """
 
 from __future__ import annotations

@@ -68,8 +68,8 @@ class Deliverer:
     ``max_connections`` connections are open at once in each pool.
     ``sleep`` is what the retry loop awaits between attempts. Redirects are
     not followed and cookies are never kept. ``tracer`` makes one CLIENT
-    span per attempt of ``deliver`` and sends its ``traceparent``. Call
-    ``aclose`` when done.
+    span per attempt of ``deliver`` and sends its trace context in the
+    service's formats. Call ``aclose`` when done.
 
     ``credentials`` are the opened credentials that requests name. Each
     distinct TLS context among them gets a pool of its own (a client

@@ -1,10 +1,12 @@
-"""One CLIENT span per HTTP attempt, and ``traceparent`` on the request.
+"""One CLIENT span per HTTP attempt, and its trace context on the request.
 
 :class:`TracedAttempts` sits between the retry loop and the client for one
 delivery: it wraps each ``send`` in a span (method, URL without credentials
 or query values, status, retry number, the pause waited before it) and adds
-the span's ``traceparent`` to the request, so the receiver's spans join the
-event's trace. It learns the pause from the retry loop's attempt hook.
+the span's context to the request in the service's formats (``traceparent``
+by default, ``X-B3-*`` with ``OTEL_PROPAGATORS=b3multi``), so the receiver's
+spans join the event's trace. It learns the pause from the retry loop's
+attempt hook.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from omniout.deliver.request import OutboundRequest, Response
 from omniout.deliver.retry import AttemptHook, AttemptInfo, SendFn
 from omniout.errors import DeliveryError
-from omniout.telemetry.tracing import W3C
+from omniout.telemetry.propagation import http_trace_headers, propagator_of
 
 __all__ = ["RETRY_AFTER", "RETRY_WAITED", "TracedAttempts", "safe_url"]
 
@@ -46,6 +48,7 @@ class TracedAttempts:
     __slots__ = (
         "_number",
         "_on_attempt",
+        "_propagator",
         "_retry_after",
         "_send",
         "_tracer",
@@ -56,6 +59,7 @@ class TracedAttempts:
         self, tracer: Tracer, send: SendFn, on_attempt: AttemptHook | None
     ) -> None:
         self._tracer = tracer
+        self._propagator = propagator_of(tracer)
         self._send = send
         self._on_attempt = on_attempt
         self._number = 0
@@ -75,8 +79,7 @@ class TracedAttempts:
             # on the hot path too: their attributes are not worth computing.
             if span.is_recording():
                 span.set_attributes(self._attributes(request))
-            carrier: dict[str, str] = {}
-            W3C.inject(carrier)
+            carrier = http_trace_headers(self._propagator)
             if carrier:
                 request = replace(
                     request, headers=(*request.headers, *carrier.items())

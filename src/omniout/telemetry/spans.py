@@ -1,11 +1,12 @@
 """The spans of one event, named and attributed by the semantic conventions.
 
 A trace of one event reads: ``publish <topic>`` (PRODUCER, from ``omniout
-publish`` or any producer that sends W3C headers) → ``process <topic>``
-(CONSUMER) → ``decode``, ``map``, one CLIENT span per HTTP attempt,
-``ledger write``, and ``publish <dead-letter topic>`` when the event is given
-up. Attribute names come from ``opentelemetry.semconv``; the few of this
-service's own are prefixed ``omniout.`` and the platform's ``sf.``.
+publish`` or any producer that puts trace context into the record's headers)
+→ ``process <topic>`` (CONSUMER) → ``decode``, ``map``, one CLIENT span per
+HTTP attempt, ``ledger write``, and ``publish <dead-letter topic>`` when the
+event is given up. Attribute names come from ``opentelemetry.semconv``; the
+few of this service's own are prefixed ``omniout.`` and the platform's
+``sf.``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-from omniout.telemetry.tracing import kafka_context
+from omniout.telemetry.propagation import continued, kafka_context, propagator_of
 
 __all__ = [
     "EVENT_UUID",
@@ -76,7 +77,9 @@ def consuming(tracer: Tracer, record: ConsumerRecord, group: str) -> Iterator[Sp
     """The CONSUMER span of one record, child of its producer's span if any.
 
     The span is current inside the block, so everything the pipeline does for
-    the record nests under it. An exception leaving the block marks it ERROR.
+    the record nests under it, and the baggage the record carried goes on
+    with what the pipeline sends. An exception leaving the block marks it
+    ERROR.
     """
     attributes: dict[str, Any] = {
         MESSAGING_SYSTEM: _KAFKA,
@@ -91,12 +94,13 @@ def consuming(tracer: Tracer, record: ConsumerRecord, group: str) -> Iterator[Sp
         attribute = _PLATFORM_HEADERS.get(name)
         if attribute is not None and value:
             attributes[attribute] = _header_text(name, value)
-    with tracer.start_as_current_span(
-        f"process {record.topic}",
-        context=kafka_context(record.headers),
-        kind=SpanKind.CONSUMER,
-        attributes=attributes,
-    ) as span:
+    parent = kafka_context(record.headers, propagator_of(tracer))
+    with (
+        continued(parent),
+        tracer.start_as_current_span(
+            f"process {record.topic}", kind=SpanKind.CONSUMER, attributes=attributes
+        ) as span,
+    ):
         yield span
 
 

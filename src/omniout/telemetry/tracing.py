@@ -1,18 +1,22 @@
-"""Traces: the tracer provider, its export, and trace context in Kafka headers.
+"""Traces: the tracer provider, its export, and the service's propagator.
 
 :func:`setup_tracing` builds one SDK tracer provider from the standard
-``OTEL_*`` variables, which the SDK and the OTLP exporter read themselves:
+``OTEL_*`` variables, which the SDK and the OTLP exporters read themselves:
 ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` for the resource,
-``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT``, ``..._HEADERS`` and ``..._TIMEOUT`` for
-the export, ``OTEL_BSP_*`` for the batch processor, ``OTEL_TRACES_SAMPLER`` for
-sampling. ``OTEL_SDK_DISABLED=true`` turns tracing off (no spans, no
-``traceparent`` out). Without an endpoint, spans are still made, so trace ids
-reach the logs and ``traceparent`` the receivers, but nothing is exported.
+``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT``, ``..._PROTOCOL`` (``http/protobuf``
+or ``grpc``), ``..._HEADERS`` and ``..._TIMEOUT`` for the export,
+``OTEL_BSP_*`` for the batch processor, ``OTEL_TRACES_SAMPLER`` for sampling
+and ``OTEL_PROPAGATORS`` for the headers that carry trace context (see
+:mod:`omniout.telemetry.propagation`). ``OTEL_SDK_DISABLED=true`` turns
+tracing off (no spans, no trace context out). Without an endpoint, spans are
+still made, so trace ids reach the logs and trace context the receivers, but
+nothing is exported.
 
-The provider is passed to the parts that trace rather than installed as the
-global one, so that a process (a test run) may hold several services, each
-with its own resource. Telemetry never breaks the work: export failures are
-logged, never raised, and a full export queue drops spans.
+The provider and the propagator are passed to the parts that trace rather
+than installed as the global ones, so that a process (a test run) may hold
+several services, each with its own resource and formats. Telemetry never
+breaks the work: export failures are logged, never raised, and a full export
+queue drops spans.
 """
 
 from __future__ import annotations
@@ -20,11 +24,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, MutableSequence, Sequence
+from collections.abc import Mapping, Sequence
 
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.propagators.textmap import Getter, Setter
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -32,76 +35,17 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import Span, Tracer
-from opentelemetry.trace.propagation.tracecontext import (
-    TraceContextTextMapPropagator,
-)
+from opentelemetry.trace import Tracer
 
 from omniout.errors import ConfigError
+from omniout.telemetry.propagation import bind, propagator_from_env
 
-__all__ = [
-    "KAFKA_HEADERS",
-    "W3C",
-    "Tracing",
-    "kafka_context",
-    "kafka_trace_headers",
-    "setup_tracing",
-    "traceparent",
-]
+__all__ = ["Tracing", "otlp_protocol", "service_resource", "setup_tracing"]
 
 logger = logging.getLogger(__name__)
 
-# Trace context goes out and comes in as W3C Trace Context (traceparent and
-# tracestate), whatever OTEL_PROPAGATORS says: receivers are told to expect it.
-W3C = TraceContextTextMapPropagator()
-
-_SUPPORTED_PROTOCOL = "http/protobuf"
+_PROTOCOLS = ("http/protobuf", "grpc")
 _WARN_EVERY = 60.0  # seconds between two warnings about failed exports
-
-KafkaHeaders = Sequence[tuple[str, bytes]]
-
-
-class _KafkaHeaderGetter(Getter[KafkaHeaders]):
-    """Reads aiokafka's header list, ``[(name, bytes), ...]``."""
-
-    def get(self, carrier: KafkaHeaders, key: str) -> list[str] | None:
-        values = [v.decode("latin-1") for k, v in carrier if k == key and v]
-        return values or None
-
-    def keys(self, carrier: KafkaHeaders) -> list[str]:
-        return [k for k, _ in carrier]
-
-
-class _KafkaHeaderSetter(Setter[MutableSequence[tuple[str, bytes]]]):
-    def set(
-        self, carrier: MutableSequence[tuple[str, bytes]], key: str, value: str
-    ) -> None:
-        carrier.append((key, value.encode("latin-1")))
-
-
-KAFKA_HEADERS = _KafkaHeaderGetter()
-_KAFKA_SETTER = _KafkaHeaderSetter()
-
-
-def kafka_context(headers: KafkaHeaders | None) -> Context | None:
-    """The trace context a producer put into a record's headers, if any."""
-    if not headers:
-        return None
-    return W3C.extract(headers, getter=KAFKA_HEADERS)
-
-
-def kafka_trace_headers(span: Span) -> list[tuple[str, bytes]]:
-    """Record headers that carry ``span`` as the parent of what follows."""
-    headers: list[tuple[str, bytes]] = []
-    W3C.inject(headers, trace.set_span_in_context(span), _KAFKA_SETTER)
-    return headers
-
-
-def traceparent(span: Span) -> str | None:
-    """The ``traceparent`` value for ``span``; ``None`` when it is not traced."""
-    carrier: dict[str, str] = {}
-    W3C.inject(carrier, trace.set_span_in_context(span))
-    return carrier.get("traceparent")
 
 
 class Tracing:
@@ -111,11 +55,17 @@ class Tracing:
     timeout) and may block, so async callers run it in a thread.
     """
 
-    def __init__(self, provider: TracerProvider | None) -> None:
+    def __init__(
+        self,
+        provider: TracerProvider | None,
+        propagator: TextMapPropagator | None = None,
+    ) -> None:
         self._provider = provider
         self.tracer: Tracer = (
             trace.NoOpTracer() if provider is None else provider.get_tracer("omniout")
         )
+        self.propagator = propagator or propagator_from_env({})
+        bind(self.tracer, self.propagator)
 
     @property
     def enabled(self) -> bool:
@@ -131,19 +81,48 @@ def setup_tracing(
     default_service: str = "omniout", environ: Mapping[str, str] = os.environ
 ) -> Tracing:
     """Build tracing from ``OTEL_*`` variables; raise ConfigError on bad ones."""
+    propagator = propagator_from_env(environ)
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         logger.info("Tracing is off (OTEL_SDK_DISABLED)")
-        return Tracing(None)
+        return Tracing(None, propagator)
     exporter = _exporter(environ)
-    resource = Resource.create()
-    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: default_service}))
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=service_resource(default_service))
     if exporter is not None:
         # The SDK bounds the queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 by default)
         # and drops spans beyond it rather than slowing the events down.
         provider.add_span_processor(BatchSpanProcessor(_GuardedExporter(exporter)))
-    return Tracing(provider)
+    return Tracing(provider, propagator)
+
+
+def service_resource(default_service: str) -> Resource:
+    """The resource from ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``.
+
+    Without a service name there, ``default_service`` names the service.
+    """
+    resource = Resource.create()
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: default_service}))
+    return resource
+
+
+def otlp_protocol(environ: Mapping[str, str], signal: str) -> str:
+    """The OTLP protocol of one signal (``TRACES``, ``METRICS``).
+
+    The signal's variable wins over the general one, as the specification
+    says; neither set means ``http/protobuf``. Another value than
+    ``http/protobuf`` or ``grpc`` is a ConfigError naming its variable.
+    """
+    for variable in (
+        f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ):
+        value = environ.get(variable, "").strip().lower()
+        if not value:
+            continue
+        if value not in _PROTOCOLS:
+            raise ConfigError("environment", variable, "must be http/protobuf or grpc")
+        return value
+    return "http/protobuf"
 
 
 def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
@@ -153,27 +132,28 @@ def _exporter(environ: Mapping[str, str]) -> SpanExporter | None:
         return None
     if kind != "otlp":
         raise ConfigError("environment", "OTEL_TRACES_EXPORTER", "must be otlp or none")
-    protocols = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-    for variable in protocols:
-        protocol = environ.get(variable)
-        if protocol is not None and protocol.strip() != _SUPPORTED_PROTOCOL:
-            raise ConfigError(
-                "environment", variable, f"only {_SUPPORTED_PROTOCOL} is supported"
-            )
+    protocol = otlp_protocol(environ, "TRACES")
     endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get(
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     )
     if not endpoint:
         logger.info("Traces are not exported: no OTEL_EXPORTER_OTLP_ENDPOINT")
         return None
-    # Imported here: the exporter pulls in requests and protobuf, which a
-    # process that exports nothing need not load.
+    # Imported here: an exporter pulls in protobuf and requests or grpcio,
+    # which a process that exports nothing, or uses the other, need not load.
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        logger.info("Exporting traces over OTLP/gRPC")
+        return GrpcExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter,
+        OTLPSpanExporter as HttpExporter,
     )
 
     logger.info("Exporting traces over OTLP/HTTP")
-    return OTLPSpanExporter()
+    return HttpExporter()
 
 
 class _GuardedExporter(SpanExporter):

@@ -1,7 +1,8 @@
-"""Tracing set up from OTEL_* variables, and trace context in Kafka headers."""
+"""Tracing set up from OTEL_* variables: provider, exporter, propagator."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 
 import pytest
@@ -10,13 +11,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import NoOpTracer
 
 from omniout.errors import ConfigError
-from omniout.telemetry.tracing import (
-    _GuardedExporter,
-    kafka_context,
-    kafka_trace_headers,
-    setup_tracing,
-    traceparent,
-)
+from omniout.telemetry.propagation import http_trace_headers, propagator_of
+from omniout.telemetry.tracing import _exporter, _GuardedExporter, setup_tracing
 
 
 def test_sdk_disabled_gives_a_tracer_that_records_nothing() -> None:
@@ -24,8 +20,8 @@ def test_sdk_disabled_gives_a_tracer_that_records_nothing() -> None:
 
     assert not tracing.enabled
     assert isinstance(tracing.tracer, NoOpTracer)
-    with tracing.tracer.start_as_current_span("x") as span:
-        assert traceparent(span) is None
+    with tracing.tracer.start_as_current_span("x"):
+        assert http_trace_headers(tracing.propagator) == {}
     tracing.shutdown()
 
 
@@ -34,7 +30,7 @@ def test_without_an_endpoint_spans_still_get_ids_but_are_not_exported() -> None:
 
     with tracing.tracer.start_as_current_span("x") as span:
         assert span.get_span_context().is_valid
-        assert traceparent(span) is not None
+        assert "traceparent" in http_trace_headers(tracing.propagator)
     assert tracing.enabled
     tracing.shutdown()
 
@@ -42,8 +38,8 @@ def test_without_an_endpoint_spans_still_get_ids_but_are_not_exported() -> None:
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc-web"),
         ("OTEL_TRACES_EXPORTER", "zipkin"),
     ],
 )
@@ -79,21 +75,57 @@ def _service(tracing: object) -> object:
     return provider.resource.attributes["service.name"]
 
 
-def test_trace_context_survives_a_trip_through_kafka_headers() -> None:
-    provider = TracerProvider()
-    tracer = provider.get_tracer("test")
-    with tracer.start_as_current_span("publish") as span:
-        headers = kafka_trace_headers(span)
-    record_headers = [("other", b"1"), *headers]
+@pytest.mark.parametrize(
+    ("environ", "module"),
+    [
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "grpc"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "GRPC"}, "grpc"),
+        ({}, "http"),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            },
+            "http",
+        ),
+    ],
+)
+def test_the_protocol_picks_the_exporter_and_the_traces_variable_wins(
+    environ: dict[str, str], module: str
+) -> None:
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"}
 
-    context = kafka_context(record_headers)
-    with tracer.start_as_current_span("process", context=context) as child:
-        parent = child.parent  # type: ignore[attr-defined]
+    exporter = _exporter({**endpoint, **environ})
 
-    assert [name for name, _ in headers] == ["traceparent"]
-    assert parent.span_id == span.get_span_context().span_id
-    assert child.get_span_context().trace_id == span.get_span_context().trace_id
-    assert kafka_context(None) is None
+    assert exporter is not None
+    assert type(exporter).__module__.startswith(
+        f"opentelemetry.exporter.otlp.proto.{module}."
+    )
+    exporter.shutdown()
+
+
+def test_each_service_keeps_the_propagator_its_environment_named() -> None:
+    b3 = setup_tracing(environ={"OTEL_PROPAGATORS": "b3multi"})
+    w3c = setup_tracing(environ={})
+
+    with b3.tracer.start_as_current_span("b3"):
+        sent_b3 = http_trace_headers(propagator_of(b3.tracer))
+    with w3c.tracer.start_as_current_span("w3c"):
+        sent_w3c = http_trace_headers(propagator_of(w3c.tracer))
+
+    assert sorted(sent_b3) == ["x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]
+    assert sorted(sent_w3c) == ["traceparent"]
+    b3.shutdown()
+    w3c.shutdown()
+
+
+def test_an_unknown_propagator_stops_start_up_even_with_tracing_off() -> None:
+    environ = {"OTEL_SDK_DISABLED": "true", "OTEL_PROPAGATORS": "jaeger"}
+
+    with pytest.raises(ConfigError) as caught:
+        setup_tracing(environ=environ)
+
+    assert caught.value.key == "OTEL_PROPAGATORS"
 
 
 class _Broken(SpanExporter):
@@ -124,3 +156,33 @@ def test_export_failures_are_logged_never_raised(
     levels = [r.levelname for r in caplog.records if "dropped" in r.getMessage()]
     # One warning per exporter a minute; the repeats at debug.
     assert levels == ["WARNING", "WARNING", "DEBUG"]
+
+
+def test_a_grpc_collector_that_is_not_there_costs_a_warning_not_an_exception(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens on the port any more; one second bounds the retries.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    exporter = _exporter(
+        {
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+        }
+    )
+    assert exporter is not None
+    guarded = _GuardedExporter(exporter)
+    with TracerProvider().get_tracer("test").start_as_current_span("x") as span:
+        pass
+    assert isinstance(span, ReadableSpan)
+
+    with caplog.at_level("WARNING", logger="omniout.telemetry.tracing"):
+        assert guarded.export([span]) is SpanExportResult.FAILURE
+    guarded.shutdown()
+
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("omniout")] == [
+        "Trace export failed; 1 span(s) dropped"
+    ]
