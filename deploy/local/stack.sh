@@ -12,6 +12,8 @@
 #                                    stop only what this call started
 #
 # SERVICE is kafka, jaeger, postgres or registry; the default is all four.
+# Kafka also listens for SASL_PLAINTEXT (PLAIN and SCRAM-SHA-512, user omniout,
+# password omniout-secret) on OMNIOUT_KAFKA_SASL_PORT (default 9094).
 # Everything lives under one cache directory, OMNIOUT_CACHE_DIR (default
 # ~/.cache/omniout): fetched jars, the Jaeger binary, the built registry, data
 # and logs/.
@@ -26,6 +28,11 @@ kafka_libs=$cache/kafka/libs-$kafka_version
 kafka_data=$cache/kafka/data
 kafka_port=${OMNIOUT_KAFKA_PORT:-9092}
 kafka_controller_port=${OMNIOUT_KAFKA_CONTROLLER_PORT:-9093}
+kafka_sasl_port=${OMNIOUT_KAFKA_SASL_PORT:-9094}
+# The SASL listener's one user, for PLAIN and SCRAM-SHA-512 alike. A local
+# stack only: the password is public, and the listener has no TLS.
+kafka_sasl_user=omniout
+kafka_sasl_password=omniout-secret
 
 jaeger_bin=$cache/jaeger/bin/jaeger
 jaeger_version=$(awk '/jaegertracing\/jaeger /{print $2; exit}' "$here/jaeger/go.mod")
@@ -132,11 +139,15 @@ kafka_properties() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$kafka_controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$kafka_controller_port,SASL_PLAINTEXT://127.0.0.1:$kafka_sasl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_PLAINTEXT://127.0.0.1:$kafka_sasl_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$kafka_sasl_user="$kafka_sasl_password";
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$kafka_data
 num.partitions=1
 auto.create.topics.enable=true
@@ -173,6 +184,20 @@ start_kafka() {
   echo $! >"$cache/kafka/pid"
   started+=(kafka)
   wait_for kafka 90 kafka_ready
+  add_scram_user
+}
+
+# SCRAM credentials live in the cluster metadata, not in the properties, so
+# they are set through the admin API once the broker is up. Setting them again
+# on every start keeps a data directory formatted before the SASL listener
+# existed working, and changes nothing otherwise.
+add_scram_user() {
+  "${kafka_java[@]}" kafka.admin.ConfigCommand \
+    --bootstrap-server "127.0.0.1:$kafka_port" --alter \
+    --entity-type users --entity-name "$kafka_sasl_user" \
+    --add-config "SCRAM-SHA-512=[password=$kafka_sasl_password]" \
+    >>"$logs/kafka-admin.log" 2>&1 || die "kafka: could not add the SCRAM user"
+  say "kafka: SASL (PLAIN, SCRAM-SHA-512) on 127.0.0.1:$kafka_sasl_port"
 }
 
 kafka_ready() {
@@ -318,6 +343,8 @@ case $cmd in
     ;;
   status)
     port_open "$kafka_port" && say "kafka: up on $kafka_port" || say "kafka: down"
+    port_open "$kafka_sasl_port" && say "kafka: SASL up on $kafka_sasl_port" \
+      || say "kafka: SASL down"
     port_open 16686 && say "jaeger: up on 16686" || say "jaeger: down"
     port_open "$pg_port" && say "postgres: up on $pg_port" || say "postgres: down"
     port_open "$registry_port" && say "registry: up on $registry_port" \
