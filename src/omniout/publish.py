@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
     MESSAGING_DESTINATION_PARTITION_ID,
     MESSAGING_KAFKA_OFFSET,
@@ -29,6 +30,7 @@ from opentelemetry.trace import NoOpTracer, Span, SpanKind, Tracer
 
 from omniout.config import Settings
 from omniout.consume.client import client_options
+from omniout.consume.rejection import raise_if_rejected
 from omniout.decode import Encoder, KnownSchema
 from omniout.errors import EventError
 from omniout.telemetry.propagation import kafka_trace_headers, propagator_of
@@ -147,7 +149,11 @@ async def send(
         **client_options(settings.kafka), acks="all", enable_idempotence=True
     )
     try:
-        await producer.start()
+        try:
+            await producer.start()
+        except KafkaConnectionError:
+            await raise_if_rejected(settings.kafka)
+            raise
         for start in range(0, len(records), window):
             chunk = records[start : start + window]
             pending = [await _send_one(producer, tracer, topic, r) for r in chunk]

@@ -23,6 +23,7 @@ from omniout.admin import AdminServer, Readiness
 from omniout.config import Settings
 from omniout.consume.client import client_options
 from omniout.consume.consumer import Consumer
+from omniout.consume.rejection import raise_if_rejected
 from omniout.deadletter import DeadLetterWriter
 from omniout.decode import Decoder, KnownSchema, SchemaStore
 from omniout.decode.settings import open_registry
@@ -100,7 +101,9 @@ async def serve(
         )
         # Stopped also when it never started: its connections may be open.
         stack.push_async_callback(producer.stop)
-        if not await _start_when_reachable(producer.start, readiness, stopping):
+        if not await _start_when_reachable(
+            producer.start, readiness, stopping, settings
+        ):
             return
 
         deliverer = Deliverer(credentials=credentials, tracer=tracer, limits=limits)
@@ -141,7 +144,9 @@ async def serve(
         )
         kafka.subscribe(settings.topics, listener=consumer.listener())
         stack.push_async_callback(kafka.stop)
-        if not await _start_when_reachable(kafka.start, readiness, stopping):
+        if not await _start_when_reachable(
+            kafka.start, readiness, stopping, settings
+        ):
             return
         readiness.broker = kafka.topics
         readiness.joined = consumer.joined
@@ -156,7 +161,10 @@ async def serve(
 
 
 async def _start_when_reachable(
-    start: Callable[[], Awaitable[None]], readiness: Readiness, stopping: asyncio.Event
+    start: Callable[[], Awaitable[None]],
+    readiness: Readiness,
+    stopping: asyncio.Event,
+    settings: Settings,
 ) -> bool:
     """Start a Kafka client, retrying while no broker answers.
 
@@ -168,6 +176,7 @@ async def _start_when_reachable(
         try:
             await start()
         except KafkaConnectionError as exc:
+            await raise_if_rejected(settings.kafka)
             readiness.broker_error = f"unreachable: {exc}"
             logger.warning("Kafka unreachable, retrying in %.1fs: %s", delay, exc)
             with contextlib.suppress(TimeoutError):

@@ -199,6 +199,8 @@ def publish(
                     tracer=tracing.tracer,
                 )
             )
+        except ConfigError as exc:
+            fail(f"{exc}; nothing was sent")
         except KafkaError as exc:
             fail(f"sending failed after {acked} of {len(records)}: {exc!r}", 1)
         finally:
