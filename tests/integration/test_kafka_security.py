@@ -18,12 +18,14 @@ from typing import Any
 
 import orjson
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import SaslAuthenticationFailed
 
 from omniout.config import Settings, load_settings
 from omniout.errors import ConfigError
 from omniout.service import serve
+from tests.doc_examples import example
 from tests.integration.conftest import TopicFactory
 from tests.integration.engine import (
     ORDER_SCHEMA,
@@ -32,7 +34,7 @@ from tests.integration.engine import (
     running,
     wait_committed,
 )
-from tests.integration.processes import omniout, write_config
+from tests.integration.processes import Service, omniout, write_config
 from tests.integration.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -251,3 +253,36 @@ async def test_an_unset_password_variable_is_a_config_error_naming_the_key(
     assert reason in published.stderr
     assert "nothing was sent" in published.stderr
     assert await end_offset(kafka, topic) == 0
+
+
+async def test_the_documented_scram_config_publishes_and_runs(
+    kafka: str,
+    sasl: str,
+    new_topic: TopicFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The README's example, its kafka section as shown; the route is pointed
+    at this test's topic and receiver, the group made unique."""
+    topic = await new_topic("sasl")
+    monkeypatch.setenv("KAFKA_PASSWORD", PASSWORD)
+    shown = yaml.safe_load(example("kafka-sasl-scram", tmp_path).read_text())
+    assert shown["kafka"]["bootstrap_servers"] == "127.0.0.1:9094"
+    shown["kafka"]["bootstrap_servers"] = sasl
+    shown["kafka"]["group_id"] = f"g-{uuid.uuid4().hex[:8]}"
+    shown["schemas_dir"] = SCHEMAS
+    shown["ledger"] = {"url": f"sqlite:///{tmp_path / 'ledger.db'}"}
+    shown["admin"] = {"enabled": False}
+    async with Receiver() as receiver:
+        shown["routes"][0].update(topic=topic, endpoint={"url": receiver.url})
+        config = write_config(tmp_path / "sasl.yaml", shown)
+        source = events_file(tmp_path / "orders.jsonl", 2)
+        published = await omniout(*publish_args(config, topic, source))
+        assert published.code == 0, published.stderr
+        async with Service(config) as service:
+            await receiver.wait_for(2, within=30)
+            await wait_committed(kafka, shown["kafka"]["group_id"], topic, end=2)
+            assert await service.stop() == 0
+    numbers = sorted(orjson.loads(d.body)["number"] for d in receiver.deliveries)
+    assert numbers == ["00000000", "00000001"]
+    assert PASSWORD not in service.log
