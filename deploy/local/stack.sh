@@ -190,7 +190,7 @@ start_kafka() {
 # SCRAM credentials live in the cluster metadata, not in the properties, so
 # they are set through the admin API once the broker is up. Setting them again
 # on every start keeps a data directory formatted before the SASL listener
-# existed working, and changes nothing otherwise.
+# existed working, and is harmless otherwise (the same password, a new salt).
 add_scram_user() {
   "${kafka_java[@]}" kafka.admin.ConfigCommand \
     --bootstrap-server "127.0.0.1:$kafka_port" --alter \
