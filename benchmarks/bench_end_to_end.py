@@ -29,7 +29,7 @@ the receiver's is its own. The median round is shown with its ratio to the
 baseline. Every run stops at ``--time-limit``; traffic stays on 127.0.0.1; the
 topic is deleted at the end.
 
-Run: .venv/bin/python benchmarks/bench_end_to_end.py [--events 5000]
+Run: .venv/bin/python benchmarks/bench_end_to_end.py [--events 3000]
      [--partitions 5] [--in-flight 64] [--rounds 3] [--time-limit 30]
 """
 
@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,7 @@ POLL = 0.02
 # Single-object encoding: the C3 01 marker and an 8-byte fingerprint.
 HEADER_BYTES = 10
 
-Runner = Callable[["Run"], Awaitable[None]]
+Runner = Callable[["Run"], Coroutine[None, None, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +414,7 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--partitions", type=int, default=5)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
