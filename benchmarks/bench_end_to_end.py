@@ -27,10 +27,13 @@ every event; "flowing" is the same from the receiver's first delivery, which
 leaves out the group join. CPU is this process's (all threads) over the run;
 the receiver's is its own. The median round is shown with its ratio to the
 baseline. Every run stops at ``--time-limit``; traffic stays on 127.0.0.1; the
-topic is deleted at the end.
+topic is deleted at the end. With ``--profile``, one omniout run (SQLite
+ledger, tracing off) is made under cProfile instead and its top functions by
+cumulative time are printed.
 
 Run: .venv/bin/python benchmarks/bench_end_to_end.py [--events 3000]
      [--partitions 5] [--in-flight 64] [--rounds 3] [--time-limit 30]
+     [--profile]
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import io
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -360,6 +365,9 @@ async def bench(args: argparse.Namespace) -> None:
         names = list(cases)
         results: dict[str, list[Result]] = {name: [] for name in names}
         async with receiver() as base:
+            if args.profile:
+                await profile(cases, topic, ends, base, args)
+                return
             for number in range(args.rounds):
                 shift = number % len(names)
                 for name in names[shift:] + names[:shift]:
@@ -370,6 +378,23 @@ async def bench(args: argparse.Namespace) -> None:
     finally:
         await admin.delete_topics([topic])
         await admin.close()
+
+
+async def profile(
+    cases: dict[str, Runner],
+    topic: str,
+    ends: dict[TopicPartition, int],
+    base: str,
+    args: argparse.Namespace,
+) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    result = await one_run(
+        cases["omniout, SQLite ledger, tracing off"], topic, ends, base, args
+    )
+    profiler.disable()
+    print(f"omniout, SQLite ledger, tracing off: {result.rate:.0f} events/s profiled")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
 async def end_offsets(topic: str, partitions: int) -> dict[TopicPartition, int]:
@@ -419,6 +444,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     asyncio.run(_serve_receiver() if args.serve else bench(args))
