@@ -428,11 +428,14 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
         flowing = middle.flowing_rate / base.flowing_rate
         every = ", ".join(f"{r.rate:.0f}" for r in rounds)
         short = any(r.delivered < args.events for r in rounds)
+        # The receiver counts POSTs, so a redelivery would show as a surplus.
+        extra = any(r.delivered > args.events for r in rounds)
         print(
             f"  {name:42} {middle.rate:9.0f} x{middle.rate / base.rate:5.2f}"
             f" {middle.flowing_rate:9.0f} x{flowing:5.2f}"
             f" {cpu_us:13.0f} x{cpu_us / base_cpu_us:5.2f}"
             f"{'  (hit time limit)' if short else ''}"
+            f"{'  (some events delivered twice)' if extra else ''}"
             f"\n  {'':42} rounds: {every}"
         )
 
