@@ -28,9 +28,9 @@ leaves out the group join. CPU is this process's (all threads) over the run;
 the receiver's is its own. The median round is shown with its ratio to the
 baseline. Every run stops at ``--time-limit``; traffic stays on 127.0.0.1; the
 topic is deleted at the end (the groups stay: aiokafka's admin client cannot
-delete them). With ``--profile``, one omniout run (SQLite
-ledger, tracing off) is made under cProfile instead and its top functions by
-cumulative time are printed.
+delete them). With ``--profile``, one omniout run (SQLite ledger, tracing
+off) is made under cProfile instead and its top functions by cumulative time
+are printed.
 
 Run: .venv/bin/python benchmarks/bench_end_to_end.py [--events 3000]
      [--partitions 5] [--in-flight 64] [--rounds 3] [--time-limit 30]
