@@ -1,10 +1,13 @@
 """The HTTP client: one connection pool, one attempt per ``send``.
 
-A ``Deliverer`` owns one ``httpx.AsyncClient`` on the aiohttp transport
-(httpx's API, aiohttp's faster connection handling). ``send`` turns every
-failure to get an answer into a ``DeliveryError``; ``deliver`` adds the retry
-loop of ``omniout.deliver.retry``. Open one per process and share it: the pool
-is the point.
+A ``Deliverer`` owns httpx's aiohttp transport (httpx's request and response
+models, aiohttp's faster connection handling) and hands it each request
+itself: what ``httpx.AsyncClient`` adds on top (cookies, redirects, auth,
+merging of defaults) is nothing omniout uses, and measured on the hot path it
+cost more than the transport (benchmarks/bench_end_to_end.py --profile).
+``send`` turns every failure to get an answer into a ``DeliveryError``;
+``deliver`` adds the retry loop of ``omniout.deliver.retry``. Open one per
+process and share it: the pool is the point.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import logging
 import ssl
 import time
 from collections.abc import Mapping
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
 import aiohttp
@@ -96,8 +98,8 @@ class Deliverer:
         self._limits = dict(limits or {})
         self._max_connections = max_connections
         self._sleep = sleep
-        self._client = self._open_client(_ssl_context(verify, cert))
-        self._tls_clients: dict[ssl.SSLContext, httpx.AsyncClient] = {}
+        self._pool = self._open_transport(_ssl_context(verify, cert))
+        self._tls_pools: dict[ssl.SSLContext, AiohttpTransport] = {}
         self._credentials: dict[str, tuple[Credential, SendFn]] = {}
         for name, credential in (credentials or {}).items():
             self._credentials[name] = (credential, self._sender(credential))
@@ -117,9 +119,9 @@ class Deliverer:
         """Close every pooled connection; the deliverer is unusable after."""
         for credential, _ in self._credentials.values():
             await credential.aclose()
-        for client in self._tls_clients.values():
-            await client.aclose()
-        await self._client.aclose()
+        for pool in self._tls_pools.values():
+            await pool.aclose()
+        await self._pool.aclose()
 
     async def send(self, request: OutboundRequest) -> Response:
         """Make one attempt and return whatever status the endpoint answered.
@@ -131,7 +133,7 @@ class Deliverer:
         through it, which may send it twice (see ``Credential.send``).
         """
         if request.credential is None:
-            return await self._attempt(self._client, request)
+            return await self._attempt(self._pool, request)
         found = self._credentials.get(request.credential)
         if found is None:
             reason = f"no credential named {request.credential!r} is open"
@@ -141,36 +143,36 @@ class Deliverer:
 
     def _sender(self, credential: Credential) -> SendFn:
         """One attempt over the pool that fits the credential's TLS settings."""
-        client = self._client
+        pool = self._pool
         context = credential.tls
         if context is not None:
-            if context not in self._tls_clients:
-                self._tls_clients[context] = self._open_client(context)
-            client = self._tls_clients[context]
+            if context not in self._tls_pools:
+                self._tls_pools[context] = self._open_transport(context)
+            pool = self._tls_pools[context]
 
         async def send(request: OutboundRequest) -> Response:
-            return await self._attempt(client, request, scrub=True)
+            return await self._attempt(pool, request, scrub=True)
 
         return send
 
     async def _attempt(
         self,
-        client: httpx.AsyncClient,
+        pool: AiohttpTransport,
         request: OutboundRequest,
         *,
         scrub: bool = False,
     ) -> Response:
         limiter = None if request.limit is None else self._limits.get(request.limit)
         if limiter is None:
-            return await self._timed(client, request, scrub)
+            return await self._timed(pool, request, scrub)
         await limiter.acquire()
         try:
-            return await self._timed(client, request, scrub)
+            return await self._timed(pool, request, scrub)
         finally:
             limiter.release()
 
     async def _timed(
-        self, client: httpx.AsyncClient, request: OutboundRequest, scrub: bool
+        self, pool: AiohttpTransport, request: OutboundRequest, scrub: bool
     ) -> Response:
         # With ``scrub`` the library's exception is not chained: its message
         # may quote the URL, which can hold a credential's query parameter.
@@ -178,7 +180,7 @@ class Deliverer:
         began = time.perf_counter()
         try:
             async with asyncio.timeout(request.timeout):
-                answer, body = await self._exchange(client, request)
+                answer, body = await self._exchange(pool, request)
         except _UNSENDABLE as exc:
             # The class only: messages may quote the URL or a header value.
             reason = f"request cannot be sent: {type(exc).__name__}"
@@ -221,24 +223,28 @@ class Deliverer:
         )
 
     async def _exchange(
-        self, client: httpx.AsyncClient, request: OutboundRequest
+        self, transport: AiohttpTransport, request: OutboundRequest
     ) -> tuple[httpx.Response, bytes | None]:
         """The answer and its body, ``None`` when it is over the size bound."""
-        outgoing = client.build_request(
+        headers = list(request.headers)
+        if not any(name.lower() == "user-agent" for name, _ in headers):
+            headers.append(("User-Agent", USER_AGENT))
+        # httpx.Request adds Host and Content-Length, as a client would.
+        outgoing = httpx.Request(
             request.method,
             request.url,
-            headers=list(request.headers),
+            headers=headers,
             content=request.body,
-            timeout=request.timeout,
+            extensions={"timeout": httpx.Timeout(request.timeout).as_dict()},
         )
-        answer = await client.send(outgoing, stream=True)
+        answer = await transport.handle_async_request(outgoing)
         try:
             body = await read_bounded(answer, request.max_response_bytes)
         finally:
             await answer.aclose()
         return answer, body
 
-    def _open_client(self, context: ssl.SSLContext) -> httpx.AsyncClient:
+    def _open_transport(self, context: ssl.SSLContext) -> AiohttpTransport:
         def open_session() -> aiohttp.ClientSession:
             # Called by the transport on first use, inside the running loop.
             connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=context)
@@ -249,13 +255,9 @@ class Deliverer:
                 skip_auto_headers=("Content-Type",),
             )
 
-        return httpx.AsyncClient(
-            transport=AiohttpTransport(verify=context, client=open_session),
-            headers={"User-Agent": USER_AGENT},
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        # No client around the transport: no cookies are kept, no redirect
+        # is followed, and no proxy or setting is taken from the environment.
+        return AiohttpTransport(verify=context, client=open_session)
 
 
 def _ssl_context(

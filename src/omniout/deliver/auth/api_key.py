@@ -8,7 +8,6 @@ from typing import Literal
 from urllib.parse import quote
 
 from omniout.deliver.auth.base import HeaderCredential
-from omniout.deliver.auth.redact import mask_in_library_logs
 from omniout.deliver.auth.secret import Secret
 from omniout.deliver.request import OutboundRequest
 
@@ -49,7 +48,6 @@ class ApiKey(HeaderCredential):
             return
         super().__init__(name, (), tls)
         self._parameter = f"{quote(field, safe='')}={quote(value, safe='')}"
-        mask_in_library_logs(value)
 
     def authorize(self, request: OutboundRequest) -> OutboundRequest:
         if not self._parameter:

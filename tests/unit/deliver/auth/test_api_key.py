@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from omniout.deliver import OutboundRequest
@@ -42,14 +40,3 @@ def test_a_query_key_is_encoded_into_the_url() -> None:
 
     assert sent.url == "https://h.example/a?api%20key=a%2Fb%26c"
     assert sent.headers == (("Accept", "*/*"),)
-
-
-def test_a_query_key_is_masked_in_httpx_log_lines(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    ApiKey("maps", "key", Secret("q/k+9"), "query")
-
-    logging.getLogger("httpx").info("HTTP Request: %s %s", "GET", "/a?key=q%2Fk%2B9")
-
-    assert caplog.messages == ["HTTP Request: GET /a?key=********"]
