@@ -62,6 +62,9 @@ T = TypeVar("T")
 
 _STRICTNESS = {"none": 0, "key": 1, "partition": 2}
 
+# One record's decodes, by the reader schema's fingerprint (None: the writer's).
+_Decodes = dict[bytes | None, "asyncio.Future[DecodedEvent]"]
+
 
 class Outcome(enum.Enum):
     DELIVERED = "delivered"
@@ -138,22 +141,28 @@ class Pipeline:
         shared: dict[str, Any] = {"nowMillis": int(self._clock() * 1000)}
         if len(routes) == 1:
             # The common case needs no task of its own.
-            return [await self._run(routes[0], record, shared)]
+            return [await self._run(routes[0], record, shared, None)]
+        # Routes that read the record with the same schema decode it once.
+        decodes: _Decodes = {}
         return list(
             await asyncio.gather(
-                *(self._run(route, record, shared) for route in routes)
+                *(self._run(route, record, shared, decodes) for route in routes)
             )
         )
 
     async def _run(
-        self, route: Route, record: ConsumerRecord, bindings: dict[str, Any]
+        self,
+        route: Route,
+        record: ConsumerRecord,
+        bindings: dict[str, Any],
+        decodes: _Decodes | None,
     ) -> Outcome:
         request_id = ""
         try:
             with self._tracer.start_as_current_span(
                 "decode", attributes={ROUTE: route.name}
             ):
-                decoded = await self._decode(route, record)
+                decoded = await self._decode_once(route, record, decodes)
             event = decoded.record
             if not route.takes_gap_events and is_gap(event):
                 # Before the condition: a gap means lost changes, which a
@@ -201,6 +210,20 @@ class Pipeline:
         if request_id:
             await self._reply(route, record, request_id, error)
         return Outcome.DEAD_LETTERED
+
+    async def _decode_once(
+        self, route: Route, record: ConsumerRecord, decodes: _Decodes | None
+    ) -> DecodedEvent:
+        """The record decoded for ``route``, shared with routes of its schema."""
+        if decodes is None:
+            return await self._decode(route, record)
+        reader = self._readers.get(route.name)
+        key = None if reader is None else reader.fingerprint
+        pending = decodes.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._decode(route, record))
+            decodes[key] = pending
+        return await pending
 
     async def _decode(self, route: Route, record: ConsumerRecord) -> DecodedEvent:
         if record.value is None:

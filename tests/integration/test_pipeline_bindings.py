@@ -149,3 +149,27 @@ async def test_no_route_reads_the_lists_so_none_are_expanded(
     assert expansions == 0
     [delivery] = receiver.deliveries
     assert delivery.json() == {"rating": "Hot", "sentAt": "2025-11-24T17:00:00.000Z"}
+
+
+async def test_routes_with_one_reader_schema_decode_the_record_once(
+    tmp_path: Path, producer: AIOKafkaProducer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decodes = 0
+    decode = Decoder.decode
+
+    async def counted(self: Decoder, *args: Any, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return await decode(self, *args, **kwargs)
+
+    monkeypatch.setattr(Decoder, "decode", counted)
+    outcomes, _, receiver = await run_once(
+        tmp_path,
+        producer,
+        {"a": {"x": "Rating"}, "b": {"y": "Rating"}, "c": {"z": "Phone"}},
+        monkeypatch,
+    )
+
+    assert outcomes == [Outcome.DELIVERED] * 3
+    assert decodes == 1
+    assert sorted(d.path for d in receiver.deliveries) == ["/a", "/b", "/c"]
