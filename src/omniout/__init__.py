@@ -11,8 +11,16 @@ The flow of one event, and the module that holds each step::
     ledger/    delivered request ids (SQLite or PostgreSQL)
     deadletter the dead-letter topic (omniout.deadletter)
     replies    the reply topic: each delivery's outcome (omniout.replies)
-    telemetry/ traces and logs
+    pipeline   one record through all its routes (omniout.pipeline)
+    service    the running service and its lifetimes; admin, the admin port;
+               invoke, one event now (omniout.service, .admin, .invoke)
+    reprocess/ offsets to reset, dead letters to re-drive
+    topics     Kafka topic names and the platform's channel names
+    telemetry/ traces, logs and metrics
     cli/       the ``omniout`` command
+
+Every exception omniout raises on purpose is exported here (see
+:mod:`omniout.errors` for the tree).
 """
 
 from __future__ import annotations
@@ -24,11 +32,18 @@ from omniout.errors import (
     DeliveryError,
     EventError,
     GapEventError,
+    GroupActiveError,
+    InternalError,
     LedgerError,
     MappingError,
+    NotReplayableError,
     OmniOutError,
+    PayloadTooLargeError,
+    RegistryUnavailableError,
     ReplyError,
     UnknownSchemaError,
+    UnknownTopicError,
+    ValidationError,
 )
 
 __version__ = "0.1.0"
@@ -40,10 +55,17 @@ __all__ = [
     "DeliveryError",
     "EventError",
     "GapEventError",
+    "GroupActiveError",
+    "InternalError",
     "LedgerError",
     "MappingError",
+    "NotReplayableError",
     "OmniOutError",
+    "PayloadTooLargeError",
+    "RegistryUnavailableError",
     "ReplyError",
     "UnknownSchemaError",
+    "UnknownTopicError",
+    "ValidationError",
     "__version__",
 ]
