@@ -41,21 +41,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import io
 import os
 import pstats
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import fastavro
+import loopback
 import orjson
 import psycopg
 from aiohttp import web
@@ -117,7 +116,7 @@ class Result:
 # The receiver: a subprocess that counts POSTs per run and says how many.
 
 
-async def _serve_receiver() -> None:
+def receiver_app() -> web.Application:
     counts: dict[str, int] = {}
     first: dict[str, float] = {}
 
@@ -137,36 +136,7 @@ async def _serve_receiver() -> None:
     app = web.Application()
     app.router.add_post("/hook/{run}", hook)
     app.router.add_get("/count/{run}", count)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    # Run until the parent closes our stdin.
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def receiver() -> AsyncIterator[str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    try:
-        port = int(await asyncio.wait_for(process.stdout.readline(), 10))
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.terminate()
-            await process.wait()
+    return app
 
 
 # The topic, filled once.
@@ -365,7 +335,7 @@ async def bench(args: argparse.Namespace) -> None:
         ends = await end_offsets(topic, args.partitions)
         names = list(cases)
         results: dict[str, list[Result]] = {name: [] for name in names}
-        async with receiver() as base:
+        async with loopback.subprocess_server(__file__) as base:
             if args.profile:
                 await profile(cases, topic, ends, base, args)
                 return
@@ -451,7 +421,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(_serve_receiver() if args.serve else bench(args))
+    asyncio.run(loopback.serve(receiver_app()) if args.serve else bench(args))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,8 +30,8 @@ from dataclasses import dataclass
 
 import aiohttp
 import httpx
-from aiohttp import web
 from httpx_aiohttp import AiohttpTransport
+from loopback import hook_app, serve, subprocess_server
 
 from omniout.deliver import Deliverer, OutboundRequest
 
@@ -58,44 +57,10 @@ class Round:
 # The server: a subprocess answering every POST with a small JSON body.
 
 
-async def _handle(request: web.Request) -> web.Response:
-    await request.read()
-    return web.Response(body=b'{"ok": true}', content_type="application/json")
-
-
-async def _serve() -> None:
-    app = web.Application()
-    app.router.add_post("/hook", _handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    # Run until the parent closes our stdin.
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-
 @asynccontextmanager
 async def server() -> AsyncIterator[str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    try:
-        port = int(await asyncio.wait_for(process.stdout.readline(), 10))
-        yield f"http://127.0.0.1:{port}/hook"
-    finally:
-        process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.terminate()
-            await process.wait()
+    async with subprocess_server(__file__) as base:
+        yield f"{base}/hook"
 
 
 # The clients: each yields a function that sends one POST and reads the answer.
@@ -237,7 +202,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(_serve() if args.serve else bench(args))
+    asyncio.run(serve(hook_app()) if args.serve else bench(args))
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from aiohttp import web
+from loopback import hook_app, serve, subprocess_server
 
 from omniout.deliver import Deliverer, OutboundRequest
 from omniout.deliver.limits import EndpointLimiter, RateSchedule
@@ -37,43 +36,10 @@ WARM_UP = 200
 LOOP_PASSES = 200_000
 
 
-async def _handle(request: web.Request) -> web.Response:
-    await request.read()
-    return web.Response(body=b'{"ok": true}', content_type="application/json")
-
-
-async def _serve() -> None:
-    app = web.Application()
-    app.router.add_post("/hook", _handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-
 @asynccontextmanager
 async def server() -> AsyncIterator[str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    try:
-        port = int(await asyncio.wait_for(process.stdout.readline(), 10))
-        yield f"http://127.0.0.1:{port}/hook"
-    finally:
-        process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.terminate()
-            await process.wait()
+    async with subprocess_server(__file__) as base:
+        yield f"{base}/hook"
 
 
 def open_limiter(concurrency: int) -> EndpointLimiter:
@@ -182,7 +148,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(_serve() if args.serve else bench(args))
+    asyncio.run(serve(hook_app()) if args.serve else bench(args))
 
 
 if __name__ == "__main__":
