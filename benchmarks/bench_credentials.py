@@ -13,13 +13,11 @@ Run: .venv/bin/python benchmarks/bench_credentials.py [--events 20000]
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
-import time
-from collections.abc import Awaitable, Callable
 from functools import partial
 
 import orjson
+from timing import per_await, per_call
 
 from omniout.config import RouteSettings
 from omniout.deliver import OutboundRequest, Response
@@ -41,30 +39,6 @@ EVENT = {
     "Line_Items_Json__c": "x" * 800,
 }
 TOKEN_ANSWER = orjson.dumps({"access_token": "t" * 40, "expires_in": 3600})
-
-
-def per_call(run: Callable[[], object], events: int) -> float:
-    """Seconds per call, best of three passes."""
-    best = float("inf")
-    for _ in range(3):
-        began = time.perf_counter()
-        for _ in range(events):
-            run()
-        best = min(best, (time.perf_counter() - began) / events)
-    return best
-
-
-def per_await(run: Callable[[], Awaitable[object]], events: int) -> float:
-    async def loop() -> float:
-        best = float("inf")
-        for _ in range(3):
-            began = time.perf_counter()
-            for _ in range(events):
-                await run()
-            best = min(best, (time.perf_counter() - began) / events)
-        return best
-
-    return asyncio.run(loop())
 
 
 async def answer(request: OutboundRequest) -> Response:

@@ -14,12 +14,11 @@ Run: .venv/bin/python benchmarks/bench_jwt.py [--events 20000]
 from __future__ import annotations
 
 import argparse
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from timing import per_await, per_call
 
 from omniout.deliver import OutboundRequest, Response
 from omniout.deliver.auth import (
@@ -35,30 +34,6 @@ from omniout.deliver.auth import (
 TOKEN_URL = "https://idp.example/token"
 TOKEN_ANSWER = orjson.dumps({"access_token": "t" * 40, "expires_in": 3600})
 REQUEST = OutboundRequest("POST", "https://erp.example/orders", (), b"{}", 10.0)
-
-
-def per_call(run: Callable[[], object], events: int) -> float:
-    """Seconds per call, best of three passes."""
-    best = float("inf")
-    for _ in range(3):
-        began = time.perf_counter()
-        for _ in range(events):
-            run()
-        best = min(best, (time.perf_counter() - began) / events)
-    return best
-
-
-def per_await(run: Callable[[], Awaitable[object]], events: int) -> float:
-    async def loop() -> float:
-        best = float("inf")
-        for _ in range(3):
-            began = time.perf_counter()
-            for _ in range(events):
-                await run()
-            best = min(best, (time.perf_counter() - began) / events)
-        return best
-
-    return asyncio.run(loop())
 
 
 async def answer(request: OutboundRequest) -> Response:
